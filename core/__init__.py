@@ -1,0 +1,1 @@
+"""The time bank's domain: models, ledger, services. Knows nothing about Telegram."""

@@ -1,0 +1,174 @@
+"""The time bank's tables (SQLModel). Behaviour lives in the services, not here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _timestamp(*, nullable: bool = False, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Branch(SQLModel, table=True):
+    """A neighbourhood hub: its own time zone, default language and coordinators."""
+
+    __tablename__ = "branches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    names: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    time_zone: str = Field(max_length=64)
+    default_language: str = Field(max_length=16)
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Neighbourhood(SQLModel, table=True):
+    """A named area of a branch; its centre stands in for a member's home on a map."""
+
+    __tablename__ = "neighbourhoods"
+
+    __table_args__ = (UniqueConstraint("branch_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branches.id", index=True)
+    code: str = Field(max_length=32)
+    names: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    latitude: float
+    longitude: float
+    sort_order: int = 0
+
+
+class Member(SQLModel, table=True):
+    """One person, whatever platform they come from ("one account per person")."""
+
+    __tablename__ = "members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=64)
+    language: str | None = Field(default=None, max_length=16)
+    branch_id: int | None = Field(default=None, foreign_key="branches.id", index=True)
+    is_resident: bool = False
+    is_volunteer: bool = False
+    is_coordinator: bool = False
+    phone: str | None = Field(default=None, max_length=32)
+    # Rounded to about a kilometre: enough for matching, not enough to find a door.
+    home_latitude: float | None = None
+    home_longitude: float | None = None
+    neighbourhood_id: int | None = Field(default=None, foreign_key="neighbourhoods.id")
+    address: str | None = Field(default=None, max_length=300)
+    verified: bool = False
+    sponsored: bool = False
+    onboarded_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    erased_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class Identity(SQLModel, table=True):
+    """How a member is known on one platform; Telegram is one platform among others."""
+
+    __tablename__ = "identities"
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "categories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    names: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    emoji: str = Field(default="", max_length=16)
+    sort_order: int = 0
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DONE = "done"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Order(SQLModel, table=True):
+    """A request for help, placed by the requester for themselves or for a beneficiary."""
+
+    __tablename__ = "orders"
+
+    __table_args__ = (Index("ix_orders_branch_status", "branch_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branches.id")
+    requester_id: int = Field(foreign_key="members.id", index=True)
+    beneficiary_id: int = Field(foreign_key="members.id", index=True)
+    category_id: int = Field(foreign_key="categories.id")
+    description: str = Field(default="", max_length=1000)
+    voice_file_id: str | None = Field(default=None, max_length=256)
+    window_start: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    window_end: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
+    estimated_minutes: int = Field(gt=0)
+    actual_minutes: int | None = None
+    volunteer_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    status: str = Field(default=OrderStatus.OPEN, max_length=16)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class OrderEvent(SQLModel, table=True):
+    """One status transition of an order: who moved it, when, and why."""
+
+    __tablename__ = "order_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    actor_id: int | None = Field(default=None, foreign_key="members.id")
+    note: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a chat stands in a conversation, kept so it survives a restart."""
+
+    __tablename__ = "conversation_states"
+
+    key: str = Field(primary_key=True, max_length=200)
+    state: str | None = Field(default=None, max_length=200)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An incoming update whose effects were committed; a redelivery of it is ignored."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

@@ -1,0 +1,5 @@
+"""Imports every module that defines tables, so the metadata is complete (Alembic, tests)."""
+
+from core import models
+
+__all__ = ["models"]
