@@ -1,0 +1,89 @@
+"""Assembling and running the bot: the same code path for polling, webhook, demo and tests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.commands import set_commands
+from bot.conversations import onboarding
+from bot.handlers import common, fallback, privacy
+from bot.i18n import MemberI18nMiddleware, create_i18n
+from bot.middlewares import MemberMiddleware, UnitOfWorkMiddleware
+from bot.retry import RetryMiddleware
+from bot.storage import SqlStorage
+from core.config import OFFICIAL_API_URL, Settings
+from core.db import create_engine, session_factory
+from core.logs import log_event
+
+log = logging.getLogger("timebank.app")
+
+
+def create_bot(settings: Settings) -> Bot:
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url != OFFICIAL_API_URL
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(RetryMiddleware())
+    return Bot(
+        settings.token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def _fsm_backends(
+    settings: Settings, storage: BaseStorage
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    if not settings.redis_url:
+        return storage, SimpleEventIsolation()
+    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+    redis_storage = RedisStorage.from_url(settings.redis_url)
+    return redis_storage, RedisEventIsolation(redis_storage.redis)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    dispatcher: Dispatcher
+    i18n: I18n
+
+    async def on_startup(self, bot: Bot) -> None:
+        await set_commands(bot, self.i18n)
+        me = await bot.me()
+        log_event(log, "bot started", username=me.username)
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.dispatcher.fsm.events_isolation.close()
+        await self.engine.dispose()
+
+
+def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
+    engine = engine or create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    storage, isolation = _fsm_backends(settings, SqlStorage(sessions))
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+    dispatcher["coordinators"] = settings.coordinators
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessions))
+    dispatcher.update.outer_middleware(MemberMiddleware())
+    i18n = create_i18n(settings.default_language)
+    MemberI18nMiddleware(i18n).setup(dispatcher)
+    dispatcher.include_routers(common.router, privacy.router, onboarding.router, fallback.router)
+    app = App(settings, engine, dispatcher, i18n)
+    dispatcher.startup.register(app.on_startup)
+    return app

@@ -1,0 +1,143 @@
+"""The `timebank` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+
+from core.config import ConfigError, Settings, load_settings
+
+
+class Exit(Exception):
+    """Stop with one line on stderr and this exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _database_label(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def ready_database(settings: Settings) -> None:
+    """Check the database answers, then bring its schema to head."""
+    from core import migrate
+    from core.db import check_connection, create_engine
+
+    async def check() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await check_connection(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(check())
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise Exit(
+            f"cannot reach the database {_database_label(settings.database_url)}: {reason}"
+        ) from None
+    migrate.upgrade(settings.database_url)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    if not settings.token:
+        raise Exit(
+            "no Telegram token: set TIMEBANK_TELEGRAM_TOKEN (from @BotFather), "
+            "or try the bot locally with `timebank demo`"
+        )
+    if args.webhook and not settings.webhook_url:
+        raise Exit("webhook mode needs TIMEBANK_WEBHOOK_URL, the public HTTPS address of the bot")
+    ready_database(settings)
+    from bot import runner
+
+    asyncio.run(runner.serve(settings, webhook=args.webhook))
+
+
+def cmd_db(args: argparse.Namespace) -> None:
+    from core import migrate
+
+    settings = load_settings()
+    if args.action == "upgrade":
+        ready_database(settings)
+        print("database is at the latest revision")
+    elif args.action == "downgrade":
+        migrate.downgrade(settings.database_url, args.revision)
+    else:
+        migrate.current(settings.database_url)
+
+
+def cmd_seed_demo(_args: argparse.Namespace) -> None:
+    from core.db import create_engine, session_factory, transaction
+    from core.demo import seed_demo
+
+    settings = load_settings()
+    ready_database(settings)
+
+    async def seed() -> dict[str, int]:
+        engine = create_engine(settings.database_url)
+        try:
+            async with transaction(session_factory(engine), write=True) as session:
+                return await seed_demo(session)
+        finally:
+            await engine.dispose()
+
+    added = asyncio.run(seed())
+    print("demo data ready: " + ", ".join(f"{n} {what} added" for what, n in added.items()))
+
+
+def cmd_i18n(_args: argparse.Namespace) -> None:
+    from bot.i18n import update_catalogs
+
+    update_catalogs()
+    print("catalogs extracted, updated and compiled")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    raise Exit("the demo needs the local Bot API server, which is not part of this build yet")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="timebank", description="A community time bank on Telegram.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="command")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], None], text: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    run = add("run", cmd_run, "run the bot (long polling, or --webhook)")
+    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    db = add("db", cmd_db, "manage the database schema")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", default="base", help="target of a downgrade")
+    demo = add("demo", cmd_demo, "try the bot in a web chat, no token needed")
+    demo.add_argument("--port", type=int, default=None, help="port of the demo page")
+    add("seed-demo", cmd_seed_demo, "add demo branches, categories and members")
+    add("i18n", cmd_i18n, "extract, update and compile the translations")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (ConfigError, Exit) as exc:
+        print(f"timebank: {exc}", file=sys.stderr)
+        return getattr(exc, "code", 2)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The command menu Telegram shows next to the text box, in each of our languages."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from core.languages import LANGUAGES
+
+# Telegram wants ISO 639-1 codes for per-language command lists.
+TELEGRAM_CODES = {"zh_Hans": "zh", "ko": "ko", "en": "en"}
+
+
+def command_list() -> list[BotCommand]:
+    return [
+        BotCommand(command="start", description=_("Sign up or open the menu")),
+        BotCommand(command="help", description=_("What I can do")),
+        BotCommand(command="language", description=_("Change language")),
+        BotCommand(command="mydata", description=_("Everything we keep about you")),
+        BotCommand(command="deleteme", description=_("Erase your details")),
+        BotCommand(command="cancel", description=_("Stop what we are doing")),
+    ]
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    for language in LANGUAGES:
+        with i18n.context(), i18n.use_locale(language):
+            commands = command_list()
+            await bot.set_my_commands(commands, language_code=TELEGRAM_CODES[language])
+            if language == i18n.default_locale:
+                await bot.set_my_commands(commands)

@@ -1,0 +1,83 @@
+"""Per-update plumbing: log context, one unit of work with deduplication, the member."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core import members
+from core.logs import log_event, member_id_var, update_id_var
+from core.models import Branch, ProcessedUpdate
+
+log = logging.getLogger("timebank.updates")
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+PLATFORM = "telegram"
+
+
+def _mark_written(session: Any, _context: Any) -> None:
+    session.info["wrote"] = True
+
+
+class UnitOfWorkMiddleware(BaseMiddleware):
+    """One database session per update, committed once after the handler.
+
+    Telegram may deliver an update twice. An update whose handling wrote something is
+    recorded in `processed_updates` in the same transaction as its effects, so a
+    redelivery is recognised and skipped, and a racing twin fails on the key and rolls back.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event_, Update)
+        update_token = update_id_var.set(event_.update_id)
+        member_token = member_id_var.set(None)
+        try:
+            async with self.sessions() as session:
+                if await session.get(ProcessedUpdate, event_.update_id) is not None:
+                    log_event(log, "duplicate update skipped")
+                    return None
+                event.listen(session.sync_session, "after_flush", _mark_written)
+                data["session"] = session
+                result = await handler(event_, data)
+                await session.flush()
+                if session.info.get("wrote"):
+                    session.add(ProcessedUpdate(update_id=event_.update_id))
+                    try:
+                        await session.commit()
+                    except IntegrityError:
+                        await session.rollback()
+                        log_event(log, "duplicate update rolled back")
+                else:
+                    await session.rollback()
+                return result
+        finally:
+            update_id_var.reset(update_token)
+            member_id_var.reset(member_token)
+
+
+class MemberMiddleware(BaseMiddleware):
+    """Puts the sender's `member` (or None for a stranger) and their `branch` into the data."""
+
+    async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        session: AsyncSession = data["session"]
+        member = None
+        if user is not None:
+            member = await members.find_member(session, PLATFORM, str(user.id))
+        data["member"] = member
+        data["branch"] = (
+            await session.get(Branch, member.branch_id) if member and member.branch_id else None
+        )
+        if member is not None:
+            member_id_var.set(member.id)
+        log_event(log, "update", kind=event_.event_type if isinstance(event_, Update) else None)
+        return await handler(event_, data)

@@ -1,0 +1,58 @@
+"""Serving updates: long polling, or a webhook behind a reverse proxy. Both stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from aiogram import Bot
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App, create_app, create_bot
+from core.config import Settings
+from core.logs import setup_logging
+
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+async def serve(settings: Settings, *, webhook: bool = False) -> None:
+    setup_logging(settings.log_level)
+    app = create_app(settings)
+    bot = create_bot(settings)
+    try:
+        if webhook:
+            await _serve_webhook(app, bot, settings)
+        else:
+            await bot.delete_webhook()
+            await app.dispatcher.start_polling(
+                bot,
+                handle_signals=True,
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+            )
+    finally:
+        await app.close()
+        await bot.session.close()
+
+
+async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
+    secret = settings.webhook_secret.get_secret_value() or None
+    web_app = web.Application()
+    SimpleRequestHandler(app.dispatcher, bot, secret_token=secret).register(web_app, WEBHOOK_PATH)
+    setup_application(web_app, app.dispatcher, bot=bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    await bot.set_webhook(
+        settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+        secret_token=secret,
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

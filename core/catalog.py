@@ -1,0 +1,35 @@
+"""Read-only lists the conversations offer as buttons: branches, neighbourhoods, categories."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import Branch, Category, Neighbourhood
+
+
+def localized(names: dict[str, str], language: str) -> str:
+    """A name in the wanted language, falling back to English, then to any name at all."""
+    return names.get(language) or names.get("en") or next(iter(names.values()), "")
+
+
+async def branches(session: AsyncSession) -> list[Branch]:
+    return list(await session.scalars(select(Branch).order_by(Branch.id)))
+
+
+async def branch_by_code(session: AsyncSession, code: str) -> Branch | None:
+    return await session.scalar(select(Branch).where(Branch.code == code))
+
+
+async def neighbourhoods(session: AsyncSession, branch_id: int) -> list[Neighbourhood]:
+    return list(
+        await session.scalars(
+            select(Neighbourhood)
+            .where(Neighbourhood.branch_id == branch_id)
+            .order_by(Neighbourhood.sort_order, Neighbourhood.id)
+        )
+    )
+
+
+async def categories(session: AsyncSession) -> list[Category]:
+    return list(await session.scalars(select(Category).order_by(Category.sort_order)))
