@@ -1,0 +1,84 @@
+"""Shared fixtures: a migrated database on SQLite (default) or PostgreSQL.
+
+Set TIMEBANK_DATABASE_URL to a postgresql:// URL to run the suite on PostgreSQL: a
+throwaway database is created on that server for the run and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import SQLModel
+
+import core.tables  # noqa: F401  (every table, for emptying)
+from core import migrate
+from core.config import async_database_url
+from core.db import create_engine, session_factory
+
+
+def _server_url() -> str | None:
+    url = os.environ.get("TIMEBANK_DATABASE_URL", "")
+    return async_database_url(url) if url.startswith("postgres") else None
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def fresh_database(tmp_dir: Path) -> Iterator[str]:
+    """A new, empty database URL; dropped afterwards on PostgreSQL."""
+    server = _server_url()
+    if server is None:
+        yield async_database_url(f"sqlite:///{tmp_dir / 'timebank.db'}")
+        return
+    name = f"timebank_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database for the whole run; tests get it emptied by `engine`."""
+    for url in fresh_database(tmp_path_factory.mktemp("db")):
+        migrate.upgrade(url)
+        yield url
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await _empty_tables(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
