@@ -1,0 +1,109 @@
+"""When help is wanted: as soon as possible, part of a day, or an exact time.
+
+Members think in their branch's local time ("tomorrow afternoon"); orders store UTC windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from core.errors import N_, InvalidInput
+
+BOOKING_DAYS = 14
+ASAP_WINDOW = timedelta(hours=4)
+DAY_PARTS: dict[str, tuple[int, int]] = {
+    "morning": (8, 12),
+    "afternoon": (12, 17),
+    "evening": (17, 21),
+}
+
+
+class TimeInPast(InvalidInput):
+    key = N_("That time has already passed. Please choose a later one.")
+
+
+class TooFarAhead(InvalidInput):
+    key = N_("Please choose a day within the next two weeks.")
+
+
+@dataclass(frozen=True)
+class When:
+    """`asap`, or a `day` with a `part` of it, or a `day` with an exact time `at`."""
+
+    kind: str
+    day: date | None = None
+    part: str | None = None
+    at: time | None = None
+
+    @classmethod
+    def asap(cls) -> When:
+        return cls("asap")
+
+    @classmethod
+    def day_part(cls, day: date, part: str) -> When:
+        if part not in DAY_PARTS:
+            raise InvalidInput()
+        return cls("part", day=day, part=part)
+
+    @classmethod
+    def exact(cls, day: date, at: time) -> When:
+        return cls("exact", day=day, at=at)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str | None]) -> When:
+        return cls(
+            kind=str(data["kind"]),
+            day=date.fromisoformat(data["day"]) if data.get("day") else None,
+            part=data.get("part"),
+            at=time.fromisoformat(data["at"]) if data.get("at") else None,
+        )
+
+
+def window(
+    when: When, time_zone: str, now: datetime, duration: timedelta
+) -> tuple[datetime, datetime]:
+    """The UTC window in which the help should happen; refuses the past and the far future."""
+    zone = ZoneInfo(time_zone)
+    local_now = now.astimezone(zone)
+    if when.kind == "asap":
+        return now, now + ASAP_WINDOW
+    assert when.day is not None
+    if when.day < local_now.date():
+        raise TimeInPast()
+    if when.day > local_now.date() + timedelta(days=BOOKING_DAYS):
+        raise TooFarAhead()
+    if when.kind == "part":
+        first, last = DAY_PARTS[when.part or ""]
+        start = datetime.combine(when.day, time(first), zone)
+        end = datetime.combine(when.day, time(last), zone)
+        if end <= local_now:
+            raise TimeInPast()
+        return max(start, local_now).astimezone(now.tzinfo), end.astimezone(now.tzinfo)
+    assert when.at is not None
+    start = datetime.combine(when.day, when.at, zone)
+    if start <= local_now:
+        raise TimeInPast()
+    return start.astimezone(now.tzinfo), (start + duration).astimezone(now.tzinfo)
+
+
+def parse_time(text: str) -> time:
+    """A time typed by a person: '14:30', '9.15', '9' (hours), '0930'."""
+    cleaned = text.strip().replace(".", ":").replace("：", ":").replace("h", ":")
+    try:
+        if ":" in cleaned:
+            hours, minutes = cleaned.split(":", 1)
+            return time(int(hours), int(minutes or 0))
+        if cleaned.isdigit() and len(cleaned) in (3, 4):
+            return time(int(cleaned[:-2]), int(cleaned[-2:]))
+        if cleaned.isdigit():
+            return time(int(cleaned))
+    except ValueError:
+        pass
+    raise InvalidInput(N_("Please type a time like 14:30."))
