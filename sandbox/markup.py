@@ -157,7 +157,8 @@ def _keyboard_button(button: Any) -> dict[str, Any]:
         raise _FieldError("KeyboardButton must be a String or an Object")
     text = _get(button, "text", "String", required=True)
     result: dict[str, Any] = {"text": text}
-    if _get(button, "request_contact", "Boolean") or _get(button, "request_phone_number", "Boolean"):
+    contact = _get(button, "request_contact", "Boolean")
+    if contact or _get(button, "request_phone_number", "Boolean"):
         result["request_contact"] = True
     elif _get(button, "request_location", "Boolean"):
         result["request_location"] = True
