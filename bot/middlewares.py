@@ -12,7 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage import update_session
 from core import members
+from core.db import WRITE_OPTION
 from core.logs import log_event, member_id_var, update_id_var
 from core.models import Branch, ProcessedUpdate
 
@@ -31,37 +33,52 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     Telegram may deliver an update twice. An update whose handling wrote something is
     recorded in `processed_updates` in the same transaction as its effects, so a
     redelivery is recognised and skipped, and a racing twin fails on the key and rolls back.
+
+    On SQLite the transaction takes the write lock at BEGIN: a read transaction that later
+    writes could otherwise fail when another chat's update committed in between. Updates
+    then commit one at a time, which a neighbourhood's single SQLite process can afford;
+    PostgreSQL has no such limit.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        self.lock_at_begin = sessions.kw["bind"].dialect.name == "sqlite"
 
     async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event_, Update)
         update_token = update_id_var.set(event_.update_id)
         member_token = member_id_var.set(None)
-        try:
-            async with self.sessions() as session:
-                if await session.get(ProcessedUpdate, event_.update_id) is not None:
-                    log_event(log, "duplicate update skipped")
-                    return None
-                event.listen(session.sync_session, "after_flush", _mark_written)
-                data["session"] = session
-                result = await handler(event_, data)
-                await session.flush()
-                if session.info.get("wrote"):
-                    session.add(ProcessedUpdate(update_id=event_.update_id))
-                    try:
-                        await session.commit()
-                    except IntegrityError:
-                        await session.rollback()
-                        log_event(log, "duplicate update rolled back")
-                else:
-                    await session.rollback()
-                return result
-        finally:
-            update_id_var.reset(update_token)
-            member_id_var.reset(member_token)
+        async with self.sessions() as session:
+            session_token = update_session.set(session)
+            try:
+                return await self._handle(session, handler, event_, data)
+            finally:
+                update_session.reset(session_token)
+                update_id_var.reset(update_token)
+                member_id_var.reset(member_token)
+
+    async def _handle(
+        self, session: AsyncSession, handler: Handler, event_: Update, data: dict[str, Any]
+    ) -> Any:
+        if self.lock_at_begin:
+            await session.connection(execution_options={WRITE_OPTION: True})
+        if await session.get(ProcessedUpdate, event_.update_id) is not None:
+            log_event(log, "duplicate update skipped")
+            return None
+        event.listen(session.sync_session, "after_flush", _mark_written)
+        data["session"] = session
+        result = await handler(event_, data)
+        await session.flush()
+        if session.info.get("wrote"):
+            session.add(ProcessedUpdate(update_id=event_.update_id))
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                log_event(log, "duplicate update rolled back")
+        else:
+            await session.rollback()
+        return result
 
 
 class MemberMiddleware(BaseMiddleware):

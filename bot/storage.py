@@ -1,8 +1,13 @@
-"""FSM storage in the database, so a conversation survives a restart of the bot."""
+"""FSM storage in the database, so a conversation survives a restart of the bot.
+
+While an update is handled, state changes join that update's unit of work (see
+`bot.middlewares`), so the new step and the effects of the answer commit together.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -14,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import transaction, utcnow, with_retries
 from core.models import ConversationState
+
+update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 
 
 def storage_key(key: StorageKey) -> str:
@@ -33,17 +40,25 @@ class SqlStorage(BaseStorage):
         statement = insert(ConversationState).values(**row)
         statement = statement.on_conflict_do_update(index_elements=["key"], set_=values)
 
+        session = update_session.get()
+        if session is not None:
+            await session.execute(statement)
+            session.info["wrote"] = True
+            return
+
         async def write() -> None:
-            async with transaction(self.sessions, write=True) as session:
-                await session.execute(statement)
+            async with transaction(self.sessions, write=True) as own:
+                await own.execute(statement)
 
         await with_retries(write)
 
     async def _row(self, key: StorageKey) -> ConversationState | None:
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(ConversationState).where(ConversationState.key == storage_key(key))
-            )
+        query = select(ConversationState).where(ConversationState.key == storage_key(key))
+        session = update_session.get()
+        if session is not None:
+            return await session.scalar(query.execution_options(populate_existing=True))
+        async with self.sessions() as own:
+            return await own.scalar(query)
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         value = state.state if isinstance(state, State) else state

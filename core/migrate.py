@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.config import PROJECT_ROOT
 
@@ -17,6 +18,18 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
+    """The same upgrade from inside a running event loop, over an engine already open."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    async with engine.begin() as connection:
+
+        def run(sync_connection: object) -> None:
+            config.attributes["connection"] = sync_connection
+            command.upgrade(config, revision)
+
+        await connection.run_sync(run)
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

@@ -13,7 +13,7 @@ from aiogram import F, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import KeyboardButton, Message
+from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,70 +62,62 @@ def first_missing_step(member: Member | None) -> State:
     return Onboarding.phone
 
 
-async def ask(
-    step: State, message: Message, state: FSMContext, session: AsyncSession, member: Member | None
-) -> None:
-    """Ask the question of `step` and wait for its answer."""
-    await state.set_state(step)
+async def prompt(
+    step: State, session: AsyncSession, member: Member | None
+) -> tuple[str, ReplyKeyboardMarkup]:
+    """The question of `step` and the buttons that answer it."""
+    language = (member.language if member else None) or "en"
     if step == Onboarding.language:
-        await message.answer(
-            _("Which language would you like me to speak?"),
-            reply_markup=keyboards.languages(back=False),
-        )
-    elif step == Onboarding.name:
-        await message.answer(
+        return _("Which language would you like me to speak?"), keyboards.languages(back=False)
+    if step == Onboarding.name:
+        return (
             _("What should we call you? Please type your name."),
-            reply_markup=keyboards.reply_keyboard([], placeholder=_("Your name")),
+            keyboards.reply_keyboard([], placeholder=_("Your name")),
         )
-    elif step == Onboarding.branch:
-        language = member.language if member else "en"
+    if step == Onboarding.branch:
         names = [catalog.localized(b.names, language) for b in await catalog.branches(session)]
-        await message.answer(
+        return (
             _("Which time bank branch is near you?"),
-            reply_markup=keyboards.reply_keyboard([[name] for name in names]),
+            keyboards.reply_keyboard([[name] for name in names]),
         )
-    elif step == Onboarding.role:
-        await message.answer(
-            _("How would you like to take part?"),
-            reply_markup=keyboards.reply_keyboard(
-                [[str(labels.ROLE_RESIDENT)], [str(labels.ROLE_VOLUNTEER)], [str(labels.ROLE_BOTH)]]
-            ),
+    if step == Onboarding.role:
+        return _("How would you like to take part?"), keyboards.reply_keyboard(
+            [[str(labels.ROLE_RESIDENT)], [str(labels.ROLE_VOLUNTEER)], [str(labels.ROLE_BOTH)]]
         )
-    elif step == Onboarding.phone:
-        await message.answer(
-            _(
-                "If you like, share your phone number so a coordinator can call you. "
-                "Other members never see it."
-            ),
-            reply_markup=keyboards.reply_keyboard(
-                [
-                    [KeyboardButton(text=str(labels.SHARE_PHONE), request_contact=True)],
-                    [str(labels.SKIP)],
-                ]
-            ),
-        )
-    elif step == Onboarding.home:
-        await message.answer(
-            _(
-                "Where do you live, roughly? It helps us find helpers close to you. "
-                "We keep only the area, never your address."
-            ),
-            reply_markup=keyboards.reply_keyboard(
-                [
-                    [KeyboardButton(text=str(labels.SHARE_LOCATION), request_location=True)],
-                    [str(labels.CHOOSE_AREA)],
-                    [str(labels.SKIP)],
-                ]
-            ),
-        )
-    elif step == Onboarding.area:
-        assert member is not None and member.branch_id is not None
-        areas = await catalog.neighbourhoods(session, member.branch_id)
-        names = [catalog.localized(a.names, member.language or "en") for a in areas]
-        await message.answer(
-            _("Which neighbourhood?"),
-            reply_markup=keyboards.reply_keyboard(keyboards.in_pairs(names)),
-        )
+    if step == Onboarding.phone:
+        return _(
+            "If you like, share your phone number so a coordinator can call you. "
+            "Other members never see it."
+        ), keyboards.reply_keyboard(
+            [[KeyboardButton(text=str(labels.SHARE_PHONE), request_contact=True)],
+             [str(labels.SKIP)]]
+        )  # fmt: skip
+    if step == Onboarding.home:
+        return _(
+            "Where do you live, roughly? It helps us find helpers close to you. "
+            "We keep only the area, never your address."
+        ), keyboards.reply_keyboard(
+            [[KeyboardButton(text=str(labels.SHARE_LOCATION), request_location=True)],
+             [str(labels.CHOOSE_AREA)], [str(labels.SKIP)]]
+        )  # fmt: skip
+    assert step == Onboarding.area and member is not None and member.branch_id is not None
+    areas = await catalog.neighbourhoods(session, member.branch_id)
+    names = [catalog.localized(a.names, language) for a in areas]
+    return _("Which neighbourhood?"), keyboards.reply_keyboard(keyboards.in_pairs(names))
+
+
+async def ask(
+    step: State,
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    member: Member | None,
+    hint: str | None = None,
+) -> None:
+    """Ask the question of `step` (after a short `hint` when the last answer did not fit)."""
+    await state.set_state(step)
+    question, markup = await prompt(step, session, member)
+    await message.answer(f"{hint}\n\n{question}" if hint else question, reply_markup=markup)
 
 
 async def next_step(
@@ -202,6 +194,36 @@ async def on_continue(
     await start_onboarding(message, state, session, member)
 
 
+@router.message(Onboarding.name, F.text == labels.BACK)
+@router.message(Onboarding.branch, F.text == labels.BACK)
+@router.message(Onboarding.role, F.text == labels.BACK)
+@router.message(Onboarding.phone, F.text == labels.BACK)
+@router.message(Onboarding.home, F.text == labels.BACK)
+@router.message(Onboarding.area, F.text == labels.BACK)
+async def on_back(
+    message: Message, state: FSMContext, session: AsyncSession, member: Member
+) -> None:
+    current = await state.get_state()
+    if current == Onboarding.area.state:
+        await ask(Onboarding.home, message, state, session, member)
+        return
+    position = [s.state for s in STEPS].index(current) - 1
+    data = await state.get_data()
+    if STEPS[position] == Onboarding.branch and data.get("branch_set"):
+        position -= 1
+    await ask(STEPS[position], message, state, session, member)
+
+
+@router.message(Onboarding.language, F.text == labels.CANCEL)
+@router.message(Onboarding(), F.text == labels.CANCEL)
+async def on_cancel(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(
+        _("Okay, we stopped here. What you told me is saved; tap the button to go on."),
+        reply_markup=keyboards.continue_signup(),
+    )
+
+
 @router.message(Onboarding.language, F.text.in_(LANGUAGE_BY_NAME))
 async def on_language(
     message: Message,
@@ -231,16 +253,14 @@ async def on_language(
     await next_step(Onboarding.language, message, state, session, member)
 
 
-@router.message(
-    Onboarding.name, F.text, ~F.text.startswith("/"), F.text != labels.BACK, F.text != labels.CANCEL
-)
+@router.message(Onboarding.name, F.text, ~F.text.startswith("/"))
 async def on_name(
     message: Message, state: FSMContext, session: AsyncSession, member: Member
 ) -> None:
     try:
         await members.set_name(session, member.id, message.text or "")
     except DomainError as error:
-        await message.answer(_(error.key))
+        await ask(Onboarding.name, message, state, session, member, hint=_(error.key))
         return
     await next_step(Onboarding.name, message, state, session, member)
 
@@ -290,7 +310,8 @@ async def on_contact(
 ) -> None:
     assert message.contact is not None and message.from_user is not None
     if message.contact.user_id != message.from_user.id:
-        await message.answer(_("Please share your own number with the button below."))
+        hint = _("Please share your own number with the button below.")
+        await ask(Onboarding.phone, message, state, session, member, hint=hint)
         return
     await members.set_phone(session, member.id, message.contact.phone_number)
     await message.answer(_("Thank you, I have saved your number."))
@@ -351,36 +372,6 @@ async def on_area(
     await finish(message, state, session, member)
 
 
-@router.message(Onboarding.name, F.text == labels.BACK)
-@router.message(Onboarding.branch, F.text == labels.BACK)
-@router.message(Onboarding.role, F.text == labels.BACK)
-@router.message(Onboarding.phone, F.text == labels.BACK)
-@router.message(Onboarding.home, F.text == labels.BACK)
-@router.message(Onboarding.area, F.text == labels.BACK)
-async def on_back(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
-    current = await state.get_state()
-    if current == Onboarding.area.state:
-        await ask(Onboarding.home, message, state, session, member)
-        return
-    position = [s.state for s in STEPS].index(current) - 1
-    data = await state.get_data()
-    if STEPS[position] == Onboarding.branch and data.get("branch_set"):
-        position -= 1
-    await ask(STEPS[position], message, state, session, member)
-
-
-@router.message(Onboarding.language, F.text == labels.CANCEL)
-@router.message(Onboarding(), F.text == labels.CANCEL)
-async def on_cancel(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await message.answer(
-        _("Okay, we stopped here. What you told me is saved; tap the button to go on."),
-        reply_markup=keyboards.continue_signup(),
-    )
-
-
 @router.message(Onboarding())
 async def reprompt(
     message: Message, state: FSMContext, session: AsyncSession, member: Member | None
@@ -389,7 +380,7 @@ async def reprompt(
     current = await state.get_state()
     step = next(s for s in Onboarding.__all_states__ if s.state == current)
     if step == Onboarding.name:
-        await message.answer(_("Please type your name as a short text."))
+        hint = _("Please type your name as a short text.")
     else:
-        await message.answer(_("Please choose one of the buttons below."))
-    await ask(step, message, state, session, member)
+        hint = _("Please choose one of the buttons below.")
+    await ask(step, message, state, session, member, hint=hint)
