@@ -93,17 +93,66 @@ def window(
     return start.astimezone(now.tzinfo), (start + duration).astimezone(now.tzinfo)
 
 
+# Words around a typed time that say which half of the day it is in.
+_AFTERNOON_WORDS = ("下午", "中午", "晚上", "傍晚", "오후", "저녁", "밤", "p.m.", "pm")
+_MORNING_WORDS = ("上午", "早上", "早晨", "凌晨", "오전", "아침", "새벽", "a.m.", "am")
+# Hour and minute words: 3点半, 下午3点15分, 오후 3시 반, 9시 30분.
+_TIME_WORDS = (("点半", ":30"), ("點半", ":30"), ("시반", ":30"), ("点", ":"), ("點", ":"),
+               ("时", ":"), ("時", ":"), ("시", ":"), ("分", ""), ("분", ""))  # fmt: skip
+
+
 def parse_time(text: str) -> time:
-    """A time typed by a person: '14:30', '9.15', '9' (hours), '0930'."""
-    cleaned = text.strip().replace(".", ":").replace("：", ":").replace("h", ":")
+    """A time typed by a person: '14:30', '9.15', '9' (hours), '0930', '下午3点半', '오후 3시'."""
+    cleaned = "".join(text.split()).lower()
+    afternoon = any(word in cleaned for word in _AFTERNOON_WORDS)
+    morning = any(word in cleaned for word in _MORNING_WORDS)
+    for word in (*_AFTERNOON_WORDS, *_MORNING_WORDS):
+        cleaned = cleaned.replace(word, "")
+    for word, replacement in _TIME_WORDS:
+        cleaned = cleaned.replace(word, replacement)
+    cleaned = cleaned.replace(".", ":").replace("：", ":").replace("h", ":")
     try:
         if ":" in cleaned:
             hours, minutes = cleaned.split(":", 1)
-            return time(int(hours), int(minutes or 0))
-        if cleaned.isdigit() and len(cleaned) in (3, 4):
-            return time(int(cleaned[:-2]), int(cleaned[-2:]))
-        if cleaned.isdigit():
-            return time(int(cleaned))
+            at = time(int(hours), int(minutes or 0))
+        elif cleaned.isdigit() and len(cleaned) in (3, 4):
+            at = time(int(cleaned[:-2]), int(cleaned[-2:]))
+        elif cleaned.isdigit():
+            at = time(int(cleaned))
+        else:
+            raise ValueError(cleaned)
+        if afternoon != morning and at.hour <= 12:
+            if afternoon and at.hour < 12:
+                at = at.replace(hour=at.hour + 12)
+            elif morning and at.hour == 12:
+                at = at.replace(hour=0)
+        return at
     except ValueError:
         pass
     raise InvalidInput(N_("Please type a time like 14:30."))
+
+
+def local_today(time_zone: str, now: datetime) -> date:
+    """The date it is now in the branch's time zone."""
+    return now.astimezone(ZoneInfo(time_zone)).date()
+
+
+def bookable_days(time_zone: str, now: datetime) -> list[date]:
+    """The days a calendar offers: tomorrow up to two weeks ahead (today has its own button)."""
+    today = local_today(time_zone, now)
+    return [today + timedelta(days=n) for n in range(1, BOOKING_DAYS + 1)]
+
+
+def open_parts(day: date, time_zone: str, now: datetime) -> list[str]:
+    """The parts of `day` that are not over yet (all of them on a later day)."""
+    local_now = now.astimezone(ZoneInfo(time_zone))
+    return [
+        part
+        for part, (_first, last) in DAY_PARTS.items()
+        if datetime.combine(day, time(last), local_now.tzinfo) > local_now
+    ]
+
+
+def check(when: When, time_zone: str, now: datetime) -> None:
+    """Refuse a time in the past or too far ahead, as `window` would."""
+    window(when, time_zone, now, timedelta(0))
