@@ -68,6 +68,11 @@ class App:
         log_event(log, "bot started", username=me.username)
 
     async def close(self) -> None:
+        # The routers are module-level; release them so a new app (a restart in the same
+        # process, the next test) can attach them again.
+        for router in self.dispatcher.sub_routers:
+            router._parent_router = None
+        self.dispatcher.sub_routers.clear()
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.engine.dispose()

@@ -5,3 +5,39 @@ from aiogram.filters.callback_data import CallbackData
 
 class EraseChoice(CallbackData, prefix="erase"):
     confirm: bool
+
+
+class AskStep(CallbackData, prefix="ask"):
+    """A button on the review of a help request: edit a field, send, or cancel.
+
+    `draft` names the conversation's draft, so a button from an older summary is recognised.
+    """
+
+    action: str
+    draft: str
+
+
+class PickDay(CallbackData, prefix="day"):
+    draft: str
+    day: str  # YYYYMMDD, in the branch's time zone
+
+
+class OrderOpen(CallbackData, prefix="ord"):
+    order_id: int
+
+
+class OrderCancel(CallbackData, prefix="ordx"):
+    """Cancel an order; `reason` empty asks for one, "typed" waits for a typed one."""
+
+    order_id: int
+    reason: str = ""
+
+
+class FamilyAction(CallbackData, prefix="fam"):
+    action: str
+    link_id: int = 0
+
+
+class FamilyAnswer(CallbackData, prefix="famok"):
+    link_id: int
+    accept: bool

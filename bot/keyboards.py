@@ -42,7 +42,12 @@ def languages(*, back: bool) -> ReplyKeyboardMarkup:
 
 def main_menu() -> ReplyKeyboardMarkup:
     return reply_keyboard(
-        [[str(labels.MENU_MY_DETAILS)], [str(labels.MENU_LANGUAGE), str(labels.MENU_HELP)]],
+        [
+            [str(labels.MENU_ASK)],
+            [str(labels.MENU_MY_ORDERS), str(labels.MENU_ASK_FOR_OTHER)],
+            [str(labels.MENU_FAMILY), str(labels.MENU_MY_DETAILS)],
+            [str(labels.MENU_LANGUAGE), str(labels.MENU_HELP)],
+        ],
         back=False,
         cancel=False,
         placeholder=_("Tap a button below"),

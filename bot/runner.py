@@ -16,18 +16,21 @@ from core.logs import setup_logging
 WEBHOOK_PATH = "/telegram/webhook"
 
 
-async def serve(settings: Settings, *, webhook: bool = False) -> None:
+async def serve(
+    settings: Settings, *, webhook: bool = False, handle_signals: bool = True
+) -> None:
+    """Serve until SIGINT/SIGTERM (or until cancelled, when signals are left to the caller)."""
     setup_logging(settings.log_level)
     app = create_app(settings)
     bot = create_bot(settings)
     try:
         if webhook:
-            await _serve_webhook(app, bot, settings)
+            await _serve_webhook(app, bot, settings, handle_signals)
         else:
             await bot.delete_webhook()
             await app.dispatcher.start_polling(
                 bot,
-                handle_signals=True,
+                handle_signals=handle_signals,
                 allowed_updates=app.dispatcher.resolve_used_update_types(),
             )
     finally:
@@ -35,7 +38,7 @@ async def serve(settings: Settings, *, webhook: bool = False) -> None:
         await bot.session.close()
 
 
-async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
+async def _serve_webhook(app: App, bot: Bot, settings: Settings, handle_signals: bool) -> None:
     secret = settings.webhook_secret.get_secret_value() or None
     web_app = web.Application()
     SimpleRequestHandler(app.dispatcher, bot, secret_token=secret).register(web_app, WEBHOOK_PATH)
@@ -49,9 +52,10 @@ async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
         allowed_updates=app.dispatcher.resolve_used_update_types(),
     )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
