@@ -57,7 +57,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise Exit("webhook mode needs TIMEBANK_WEBHOOK_URL, the public HTTPS address of the bot")
     ready_database(settings)
     from bot import runner
+    from core.logs import setup_logging
 
+    setup_logging(settings.log_level)
     asyncio.run(runner.serve(settings, webhook=args.webhook))
 
 

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from bot.app import App, create_app, create_bot
 from core.config import Settings
-from core.logs import setup_logging
 
 WEBHOOK_PATH = "/telegram/webhook"
 
@@ -20,7 +19,6 @@ async def serve(
     settings: Settings, *, webhook: bool = False, handle_signals: bool = True
 ) -> None:
     """Serve until SIGINT/SIGTERM (or until cancelled, when signals are left to the caller)."""
-    setup_logging(settings.log_level)
     app = create_app(settings)
     bot = create_bot(settings)
     try:

@@ -61,7 +61,10 @@ async def test_a_resident_signs_up(person, sessions, tag, lang, native, name, br
     saved = await member_of(sessions, mei)
     assert saved is not None and saved.onboarded_at is not None
     assert (saved.name, saved.language, saved.is_resident, saved.is_volunteer) == (
-        name, lang, True, False
+        name,
+        lang,
+        True,
+        False,
     )
     assert saved.phone is not None and saved.neighbourhood_id is not None
 
