@@ -103,7 +103,15 @@ def cmd_i18n(_args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    raise Exit("the demo needs the local Bot API server, which is not part of this build yet")
+    import os
+
+    from bot.demo import DEMO_DATABASE, run_demo
+    from core.logs import setup_logging
+
+    overrides = {} if "TIMEBANK_DATABASE_URL" in os.environ else {"database_url": DEMO_DATABASE}
+    settings = load_settings(**overrides)
+    setup_logging("WARNING")
+    asyncio.run(run_demo(settings, args.port or settings.demo_port))
 
 
 def parser() -> argparse.ArgumentParser:
