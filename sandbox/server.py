@@ -68,6 +68,9 @@ DEFAULT_LANGUAGES: list[dict[str, str]] = [
 ]
 
 
+SANDBOX_KEY: web.AppKey[SandboxServer] = web.AppKey("sandbox")
+
+
 def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -153,6 +156,7 @@ class SandboxServer:
         self.port = sock.getsockname()[1]
         site = web.SockSite(self._runner, sock)
         await site.start()
+        self.webhooks.open()
         for bot in self.state.bots_by_id.values():
             if bot.webhook_url:
                 self.webhooks.refresh(bot)
@@ -187,7 +191,7 @@ class SandboxServer:
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
-        app["sandbox"] = self
+        app[SANDBOX_KEY] = self
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         app.router.add_routes(self.control.routes())

@@ -76,7 +76,9 @@ class Notifier:
         if seconds <= 0:
             return token.is_set()
         try:
-            await asyncio.wait_for(token.wait(), seconds)
+            # asyncio.timeout rather than wait_for: on 3.11 wait_for can swallow a cancellation
+            async with asyncio.timeout(seconds):
+                await token.wait()
         except TimeoutError:
             return False
         return True

@@ -29,6 +29,7 @@ class WebhookDelivery:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._urls: dict[int, str] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self.deliveries = 0
         api.webhooks = self
 
@@ -41,13 +42,17 @@ class WebhookDelivery:
         if task is not None:
             task.cancel()
             self._tasks.pop(bot.id, None)
-        if bot.webhook_url:
+        if bot.webhook_url and not self._closed:
             self._urls[bot.id] = bot.webhook_url
             self._tasks[bot.id] = asyncio.get_running_loop().create_task(
                 self._run(bot), name=f"sandbox-webhook-{bot.id}"
             )
 
+    def open(self) -> None:
+        self._closed = False
+
     async def close(self) -> None:
+        self._closed = True
         tasks = list(self._tasks.values())
         self._tasks.clear()
         for task in tasks:
@@ -63,14 +68,14 @@ class WebhookDelivery:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout),
-                connector=aiohttp.TCPConnector(limit=100, force_close=False),
+                connector=aiohttp.TCPConnector(limit=100, force_close=True),
             )
         return self._session
 
     async def _run(self, bot: Bot) -> None:
         url = bot.webhook_url
         delay = self.settings.webhook_retry_initial
-        while bot.webhook_url == url:
+        while bot.webhook_url == url and not self._closed:
             token = bot.update_notifier.token()
             if not bot.updates:
                 await Notifier.wait(token, 3600)
