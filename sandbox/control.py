@@ -204,13 +204,17 @@ class ControlApi:
             raise ControlError(400, "first_name must be a non-empty string")
         fields = _user_fields(body)
         username = fields.get("username")
-        if body.get("reuse") and username:
-            for user in self.state.users.values():
-                if user.username == username:
-                    return ok({"user": user.to_dict(), "created": False})
         user_id = body.get("id", body.get("user_id"))
-        if user_id is not None and not isinstance(user_id, int):
+        if user_id is not None and (not isinstance(user_id, int) or isinstance(user_id, bool)):
             raise ControlError(400, "id must be an integer")
+        if body.get("reuse"):
+            existing = self.state.users.get(user_id) if user_id is not None else None
+            if existing is None and username:
+                existing = next(
+                    (u for u in self.state.users.values() if u.username == username), None
+                )
+            if existing is not None:
+                return ok({"user": existing.to_dict(), "created": False})
         if user_id is not None and (user_id <= 0 or user_id in self.state.bots_by_id):
             raise ControlError(400, "id must be a positive integer that is not a bot's id")
         try:
@@ -480,7 +484,16 @@ class ControlApi:
         )
 
     async def demo_personas(self, request: web.Request) -> web.Response:
-        return ok({"personas": self.server.demo_personas})
+        bot = self.server.find_bot(None) if self.state.bots_by_id else None
+        return ok(
+            {
+                "personas": self.server.demo_personas,
+                "languages": self.server.demo_languages,
+                "language_command": self.server.language_command,
+                "bot": None if bot is None else {"username": bot.username, "id": bot.id,
+                                                  "first_name": bot.first_name},
+            }
+        )
 
 
 _USER_FIELDS = ("last_name", "username", "language_code", "phone_number")

@@ -39,7 +39,8 @@ class Persona:
         self._callbacks: dict[str, dict[str, Any]] = {}
         self._seen_seq = 0
         self._action_seq = 0
-        self._reply_seq = 0
+        self._reply_seq = 0  # seq of the latest reply seen
+        self._acknowledged_seq = 0  # replies up to here were returned by wait_reply
 
     def __repr__(self) -> str:
         return f"<Persona {self.first_name} id={self.id}>"
@@ -223,12 +224,12 @@ class Persona:
         while True:
             remaining = deadline - loop.time()
             if self.replies:
-                if remaining <= 0:
-                    return self.replies[-1]
-                events = await self._pump(wait=min(quiet, remaining))
-                if not any(e["by"] == "bot" for e in events):
-                    return self.replies[-1]
-                continue
+                if remaining > 0:
+                    events = await self._pump(wait=min(quiet, remaining))
+                    if any(e["by"] == "bot" for e in events):
+                        continue
+                self._acknowledged_seq = self._reply_seq
+                return self.replies[-1]
             if remaining <= 0:
                 raise TimeoutError(
                     f"{self.first_name}: no reply from the bot within {timeout}s; "
@@ -254,12 +255,13 @@ class Persona:
             await self._pump(wait=remaining)
 
     async def expect_no_reply(self, within: float = 0.3) -> None:
-        """Assert that the bot sends or edits nothing for ``within`` seconds."""
+        """Assert that the bot sends or edits nothing (beyond what ``wait_reply`` returned)
+        since the last action, watching for ``within`` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while (remaining := deadline - loop.time()) > 0:
             await self._pump(wait=remaining)
-            if self.replies:
+            if self._reply_seq > max(self._action_seq, self._acknowledged_seq):
                 raise AssertionError(
                     f"{self.first_name}: expected no reply, got {self.replies[-1].get('text')!r}"
                 )
