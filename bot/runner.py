@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 from aiogram import Bot
@@ -26,14 +27,33 @@ async def serve(
             await _serve_webhook(app, bot, settings, handle_signals)
         else:
             await bot.delete_webhook()
-            await app.dispatcher.start_polling(
-                bot,
-                handle_signals=handle_signals,
-                allowed_updates=app.dispatcher.resolve_used_update_types(),
-            )
+            await _poll(app, bot, handle_signals)
     finally:
         await app.close()
         await bot.session.close()
+
+
+async def _poll(app: App, bot: Bot, handle_signals: bool) -> None:
+    """Long polling. Cancelled, it stops the dispatcher's polling first: aiogram does not
+    cancel its own polling tasks when `start_polling` itself is cancelled, and a poller left
+    behind would keep taking updates after a restart in the same process."""
+    polling = asyncio.ensure_future(
+        app.dispatcher.start_polling(
+            bot,
+            handle_signals=handle_signals,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+        )
+    )
+    try:
+        await asyncio.shield(polling)
+    except asyncio.CancelledError:
+        try:
+            await app.dispatcher.stop_polling()
+        except RuntimeError:  # polling had not started yet
+            polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        raise
 
 
 async def _serve_webhook(app: App, bot: Bot, settings: Settings, handle_signals: bool) -> None:
