@@ -152,6 +152,7 @@ class BotApi:
                 raise bad_request("message text is empty")
             return None, parse_mode, [], None
         plain, entities = format_text(raw, parse_mode, explicit)
+        entities = self._resolve_mentions(entities)
         if not plain:
             if required:
                 raise bad_request("message text is empty")
@@ -161,6 +162,23 @@ class BotApi:
                 raise bad_request("message is too long")
             raise bad_request("message caption is too long")
         return plain, parse_mode, entities, raw
+
+    def _resolve_mentions(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """text_mention carries the whole User; users the sandbox does not know are dropped,
+        as Telegram drops mentions of users the bot has never seen."""
+        if not any(e["type"] == "text_mention" for e in entities):
+            return entities
+        resolved = []
+        for entity in entities:
+            if entity["type"] == "text_mention":
+                user_id = (entity.get("user") or {}).get("id")
+                known = self.state.users.get(user_id) if isinstance(user_id, int) else None
+                bot = self.state.bots_by_id.get(user_id) if isinstance(user_id, int) else None
+                if known is None and bot is None:
+                    continue
+                entity = {**entity, "user": known.api() if known else bot.api()}  # type: ignore[union-attr]
+            resolved.append(entity)
+        return resolved
 
     def _reply_to(self, chat: Chat, params: Params) -> Message | None:
         reply_parameters = params.json(
