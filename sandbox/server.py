@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -101,7 +102,8 @@ class SandboxServer:
         self.port = port
         self.log = logging.getLogger("sandbox")
         self.state = SandboxState()
-        self.settings = settings or Settings()
+        # a copy: tests tweak settings of one server without touching the others
+        self.settings = dataclasses.replace(settings) if settings else Settings()
         self.limiter = RateLimiter(rate_limits or RateLimits())
         self.api = BotApi(self.state, self.limiter, self.settings)
         self.webhooks = WebhookDelivery(self.api)
