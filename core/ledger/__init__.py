@@ -1,0 +1,1 @@
+"""The time-credit ledger: accounts, postings, holds, passbook, totals and verification."""
