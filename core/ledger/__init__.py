@@ -1,4 +1,4 @@
-"""The time-credit ledger: accounts, postings, holds and corrections.
+"""The time-credit ledger: accounts, postings, holds, passbook, totals and verification.
 
 Double-entry in whole minutes. Mutations take an `AsyncSession` inside the caller's write
 transaction (see `atomically`) and an idempotency key; they raise DomainErrors whose
@@ -27,6 +27,7 @@ from core.ledger.errors import (
     IdempotencyConflict,
     InsufficientCredit,
     InvalidAmount,
+    InvalidCursor,
     InvalidExpiry,
     InvalidKey,
     InvalidKind,
@@ -45,7 +46,9 @@ from core.ledger.errors import (
 )
 from core.ledger.holds import expire_due_holds, get_hold, place_hold, post_hold, void_hold
 from core.ledger.inputs import MAX_MINUTES
+from core.ledger.passbook import PassbookLine, PassbookPage, passbook
 from core.ledger.postings import adjust, get_posting, grant, post, reverse, transfer
+from core.ledger.totals import BranchTotals, branch_totals
 from core.ledger.values import (
     SYSTEM,
     Account,
@@ -58,6 +61,7 @@ from core.ledger.values import (
     Posting,
     PostingKind,
 )
+from core.ledger.verify import VerifyReport, main_verify, verify_ledger
 
 __all__ = [
     "MAX_MINUTES",
@@ -67,6 +71,7 @@ __all__ = [
     "Actor",
     "AlreadyReversed",
     "Balance",
+    "BranchTotals",
     "CannotReverseReversal",
     "CoordinatorRequired",
     "Entry",
@@ -77,12 +82,15 @@ __all__ = [
     "IdempotencyConflict",
     "InsufficientCredit",
     "InvalidAmount",
+    "InvalidCursor",
     "InvalidExpiry",
     "InvalidKey",
     "InvalidKind",
     "InvalidLimit",
     "InvalidPosting",
     "OverdraftInUse",
+    "PassbookLine",
+    "PassbookPage",
     "PostExceedsHold",
     "Posting",
     "PostingKind",
@@ -94,9 +102,11 @@ __all__ = [
     "UnknownHold",
     "UnknownMember",
     "UnknownTransaction",
+    "VerifyReport",
     "adjust",
     "atomically",
     "balance_of",
+    "branch_totals",
     "expire_due_holds",
     "find_member_account",
     "get_account",
@@ -104,9 +114,11 @@ __all__ = [
     "get_posting",
     "grant",
     "issuance_account",
+    "main_verify",
     "member_overdraft_limit",
     "merchant_account",
     "open_member_account",
+    "passbook",
     "payer_account",
     "place_hold",
     "pool_account",
@@ -115,5 +127,6 @@ __all__ = [
     "reverse",
     "set_member_overdraft_limit",
     "transfer",
+    "verify_ledger",
     "void_hold",
 ]
