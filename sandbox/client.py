@@ -166,6 +166,15 @@ class SandboxClient:
         await persona.sync()
         return persona
 
+    async def persona(self, user_id: int, *, bot: str | int | None = None) -> Persona:
+        """A ``Persona`` for a user that already exists (e.g. created with a fixed id)."""
+        from .persona import Persona
+
+        user = (await self.request("GET", f"/sandbox/users/{user_id}"))["user"]
+        persona = Persona(self, user, bot=bot if bot is not None else self.bot)
+        await persona.sync()
+        return persona
+
     # ------------------------------------------------------------------ user actions
     async def _act(
         self, chat_id: int, action: str, body: dict[str, Any], bot: str | int | None

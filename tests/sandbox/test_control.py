@@ -213,6 +213,8 @@ async def test_reused_users_and_personas_endpoint(
     assert first["id"] == again["id"]
     by_id = await client.create_user("Min-ji", user_id=900002, reuse=True)
     assert by_id["id"] == 900002
+    persona = await client.persona(900002)
+    assert persona.first_name == "Min-ji" and persona.transcript() == []
     assert (await client.create_user("Min-ji", user_id=900002, reuse=True))["id"] == 900002
     with pytest.raises(SandboxError) as caught:
         await client.create_user("Dup", user_id=900002)
