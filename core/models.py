@@ -112,6 +112,13 @@ class OrderStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class OrderFunding(StrEnum):
+    OWN = "own"
+    OVERDRAFT = "overdraft"
+    POOL = "pool"
+    NEEDS_SPONSOR = "needs_sponsor"
+
+
 class Order(SQLModel, table=True):
     """A request for help, placed by the requester for themselves or for a beneficiary."""
 
@@ -135,6 +142,12 @@ class Order(SQLModel, table=True):
     actual_minutes: int | None = None
     volunteer_id: int | None = Field(default=None, foreign_key="members.id", index=True)
     status: str = Field(default=OrderStatus.OPEN, max_length=16)
+    # The time as the member chose it (a `core.schedule.When`), to show it back and repeat it.
+    when_asked: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # home | location | address: where the help is, as the member gave it.
+    place_kind: str = Field(default="address", max_length=16)
+    # Who pays: the beneficiary's own credit, their overdraft, the branch pool, or nobody yet.
+    funding: str = Field(default=OrderFunding.OWN, max_length=16)
     idempotency_key: str = Field(max_length=128, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
@@ -152,6 +165,8 @@ class OrderEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="members.id")
     note: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # The idempotency key of the action that made this transition, so a retry repeats nothing.
+    key: str | None = Field(default=None, max_length=128, unique=True)
 
 
 class ConversationState(SQLModel, table=True):
@@ -172,3 +187,40 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     processed_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class FamilyInvite(SQLModel, table=True):
+    """A short code a member gives a relative, so the relative may ask for help for them."""
+
+    __tablename__ = "family_invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    expires_at: datetime = Field(sa_column=_timestamp())
+    used_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    used_by_id: int | None = Field(default=None, foreign_key="members.id")
+
+
+class FamilyLinkStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class FamilyLink(SQLModel, table=True):
+    """A relative (proxy) who may ask for help on a member's (beneficiary's) behalf."""
+
+    __tablename__ = "family_links"
+
+    __table_args__ = (UniqueConstraint("member_id", "relative_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    relative_id: int = Field(foreign_key="members.id", index=True)
+    status: str = Field(default=FamilyLinkStatus.PENDING, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    confirmed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    ended_by_id: int | None = Field(default=None, foreign_key="members.id")
