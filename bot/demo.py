@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +58,17 @@ async def _prepare_database(database_url: str) -> None:
         await engine.dispose()
 
 
-async def run_demo(settings: Settings, port: int, *, host: str = "127.0.0.1") -> None:
-    """Serve the demo until Ctrl-C or SIGTERM."""
+@contextlib.asynccontextmanager
+async def demo(
+    settings: Settings, port: int, *, host: str = "127.0.0.1", state_file: Path | None = None
+) -> AsyncIterator[SandboxServer]:
+    """The sandbox with its web chat and the bot polling it, on a seeded database."""
     await _prepare_database(settings.database_url)
     sandbox = SandboxServer(
         host,
         port,
         bots=[{"token": DEMO_TOKEN, "username": "timebank_demo_bot"}],
-        state_file=Path(DEMO_STATE),
+        state_file=state_file,
         demo_personas=PERSONAS,
         language_command="/language",
     )
@@ -73,14 +77,8 @@ async def run_demo(settings: Settings, port: int, *, host: str = "127.0.0.1") ->
         update={"telegram_api_url": sandbox.base_url, "telegram_token": SecretStr(DEMO_TOKEN)}
     )
     bot = asyncio.create_task(serve(bot_settings, handle_signals=False))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"Time bank demo: open {sandbox.base_url}/ in a browser (Ctrl-C stops it)", flush=True)
     try:
-        stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({bot, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        yield sandbox
         if bot.done():
             bot.result()
     finally:
@@ -88,3 +86,16 @@ async def run_demo(settings: Settings, port: int, *, host: str = "127.0.0.1") ->
         with contextlib.suppress(asyncio.CancelledError):
             await bot
         await sandbox.stop()
+
+
+async def run_demo(settings: Settings, port: int) -> None:
+    """Serve the demo until Ctrl-C or SIGTERM; chats are kept in a file across restarts."""
+    async with demo(settings, port, state_file=Path(DEMO_STATE)) as sandbox:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"Time bank demo: open {sandbox.base_url}/ in a browser (Ctrl-C stops it)", flush=True
+        )
+        await stop.wait()

@@ -1,0 +1,99 @@
+"""`timebank demo` in headless Chromium: a resident signs up by clicking, in two languages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.demo import PERSONAS, demo
+from core.config import PROJECT_ROOT, load_settings
+from core.models import Identity, Member
+from tests.bot.lang import t
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("language", "switch_to", "name", "branch"),
+    [("zh_Hans", None, "王芳", "上海罗山"), ("en", "en", "Margaret", "Luoshan, Shanghai")],
+)
+async def test_a_resident_signs_up_in_the_demo_page(
+    database_url, engine, sessions, tmp_path: Path, language, switch_to, name, branch
+) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    settings = load_settings(database_url=database_url, log_level="WARNING")
+    async with (
+        demo(settings, _free_port()) as sandbox,
+        playwright_api.async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.set_default_timeout(10_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto(sandbox.base_url + "/")
+            await page.wait_for_selector("body[data-ready=true]")
+            await page.locator("#font-scale").fill("130")
+            pane = page.locator('.pane[data-persona="resident"]')
+
+            def button(label: str):
+                return pane.locator(".kb-button", has_text=label)
+
+            def bubble(text: str):
+                return pane.locator(".from-bot .bubble", has_text=text)
+
+            if switch_to:
+                await pane.locator(".lang-select").select_option(switch_to)
+            else:
+                await pane.locator(".start-button").click()
+            await bubble(t(language, "Which language would you like me to speak?")).wait_for()
+            await button({"zh_Hans": "中文", "en": "English"}[language]).click()
+            await bubble(t(language, "What should we call you? Please type your name.")).wait_for()
+            await pane.locator(".text-input").fill(name)
+            await pane.locator(".send-button").click()
+            await button(branch).click()
+            await button(t(language, "🙋 I need help")).click()
+            await button(t(language, "📞 Share my phone number")).click()
+            await bubble(t(language, "Thank you, I have saved your number.")).wait_for()
+            await button(t(language, "🏘 Choose my neighbourhood")).click()
+            await bubble(t(language, "Which neighbourhood?")).wait_for()
+            await pane.locator(".kb-button").first.click()
+            await button(t(language, "👤 My details")).wait_for()
+            await bubble(name).last.wait_for()
+            shot = tmp_path / f"demo-onboarding-{language}.png"
+            await page.screenshot(path=str(shot))
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, SCREENSHOTS / shot.name)
+            assert errors == []
+        finally:
+            await browser.close()
+
+    resident_id = next(p["user_id"] for p in PERSONAS if p["key"] == "resident")
+    async with sessions() as session:
+        member = await session.scalar(
+            select(Member).join(Identity).where(Identity.external_id == str(resident_id))
+        )
+    assert member is not None and member.onboarded_at is not None
+    assert (member.name, member.language) == (name, language)
