@@ -119,8 +119,9 @@ async def place_hold(
 ) -> Hold:
     """Set `minutes` of the account's available credit aside for `beneficiary_id`.
 
-    `kind` is the kind of the posting the hold becomes. `expires_at` is left out of the
-    idempotency check, so a retry that computes a slightly later expiry still replays.
+    `kind` is the kind of the posting the hold becomes. Placing it again with the same key
+    returns the same hold as it stands now (it may have been posted or voided since);
+    `expires_at` is left out of that check, so a retry computing a later expiry replays.
     """
     now = utcnow()
     amount = inputs.minutes(minutes)
