@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core import catalog
+from core import catalog, ledger
 from core.db import transaction, utcnow
 from core.models import (
     Category,
@@ -120,11 +120,12 @@ async def test_a_resident_asks_for_help_in_their_language(person, sessions, lang
     assert order.when_asked["part"] == "afternoon"
 
 
-async def test_a_voice_message_describes_the_help(person, sessions) -> None:
-    p = await member(person, sessions, "김영희", "ko")
-    await fill_in(p, sessions, "ko", voice=True, where=None, duration="2 hours")
-    assert t("ko", "🎤 A voice message") in p.last_text()
-    await p.tap_inline(t("ko", "✅ Send"))
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
+async def test_a_voice_message_describes_the_help(person, sessions, lang) -> None:
+    p = await member(person, sessions, "김영희", lang)
+    await fill_in(p, sessions, lang, voice=True, where=None, duration="2 hours")
+    assert t(lang, "🎤 A voice message") in p.last_text()
+    await p.tap_inline(t(lang, "✅ Send"))
     await p.wait_reply()
     [order] = await all_orders(sessions)
     assert order.voice_file_id and order.description == ""
@@ -266,6 +267,16 @@ async def test_cancel_an_accepted_order_tells_the_volunteer(person, sessions) ->
     await p.wait_reply()
     [order] = await all_orders(sessions)
     await _accept_in_db(sessions, order.id, await member_id(sessions, helper))
+    # Accepting (a later issue) holds the cost on the requester's account.
+    async with transaction(sessions, write=True) as session:
+        payer = await ledger.find_member_account(session, order.beneficiary_id)
+        await ledger.grant(session, payer.id, 60, key="start-grant")
+        earner = await ledger.open_member_account(
+            session, await member_id(sessions, helper), order.branch_id
+        )
+        hold = await ledger.place_hold(
+            session, payer.id, earner.id, 60, key="accept", order_id=order.id
+        )
 
     await p.tap("📋 My orders")
     listing = await p.wait_reply()
@@ -284,12 +295,16 @@ async def test_cancel_an_accepted_order_tells_the_volunteer(person, sessions) ->
     async with sessions() as session:
         order = await session.get(Order, order.id)
         event = await session.scalar(select(OrderEvent).order_by(OrderEvent.id.desc()))
+        released = await ledger.get_hold(session, hold.id)
+        balance = await ledger.balance_of(session, payer.id)
     assert order.status == OrderStatus.CANCELLED
     assert (event.from_status, event.to_status, event.note) == (
         "accepted",
         "cancelled",
         "found_help",
     )
+    assert released.status == ledger.HoldStatus.VOIDED
+    assert (balance.balance, balance.held) == (60, 0)
 
 
 async def test_cancel_with_a_typed_reason(person, sessions) -> None:
@@ -651,3 +666,29 @@ async def test_a_parent_may_say_no(person, sessions) -> None:
     await mum.tap_inline("✖️ No")
     assert (await mum.wait_reply())["text"] == "Okay, no link was made."
     assert (await son.wait_reply())["text"] == "Mum did not confirm the family link."
+
+
+@pytest.mark.parametrize(
+    ("credit", "sponsored", "line", "funding"),
+    [
+        (150, False, "Your available balance: 2 hours 30 min.", OrderFunding.OWN),
+        (0, True, "The community pool pays for this, so no credit is needed.", OrderFunding.POOL),
+    ],
+)
+async def test_the_review_shows_the_cost_and_the_balance(
+    person, sessions, credit, sponsored, line, funding
+) -> None:
+    p = await member(person, sessions, "Ann", "en", sponsored=sponsored)
+    if credit:
+        async with transaction(sessions, write=True) as session:
+            me = await session.get(Member, await member_id(sessions, p))
+            account = await ledger.open_member_account(session, me.id, me.branch_id)
+            await ledger.grant(session, account.id, credit, key="start-grant")
+    summary = await fill_in(p, sessions, "en")
+    assert "💳 Cost: about 1 hour of time credit." in summary["text"]
+    assert line in summary["text"]
+    await p.tap_inline("✅ Send")
+    reply = await p.wait_reply()
+    assert "coordinator" not in reply["text"]
+    [order] = await all_orders(sessions)
+    assert order.funding == funding
