@@ -459,7 +459,7 @@ async def show_review(
     )
     lines = [
         title,
-        category_text(ready.category),
+        escape(category_text(ready.category)),
         description_text(ready.description, data.get("voice_file_id")),
         "🕒 " + when_text(When.from_dict(data["when"]), ready.branch.time_zone),
         place_text(data["place"]["kind"], ready.address, show_address=True),
@@ -1075,7 +1075,7 @@ async def send(
                 "I will tell you when a volunteer says yes."
             ).format(
                 proxy=escape(member.name),
-                category=category_text(category),
+                category=escape(category_text(category)),
                 when=when_text(when, time_zone),
             )
 

@@ -95,7 +95,7 @@ def short_when(view: OrderView) -> str:
 
 def details_text(view: OrderView, viewer: Member) -> str:
     order = view.order
-    lines = [f"<b>{category_text(view.category)}</b>", status_text(view)]
+    lines = [f"<b>{escape(category_text(view.category))}</b>", status_text(view)]
     if view.by_proxy:
         if viewer.id == order.beneficiary_id:
             lines.append(_("Asked for you by {name}").format(name=escape(view.requester.name)))
@@ -146,7 +146,7 @@ async def orders_list(
         if view.by_proxy and member.id != view.order.beneficiary_id:
             who = " · " + escape(view.beneficiary.name)
         lines.append(
-            f"{number}. {category_text(view.category)}{who} · {short_when(view)}\n"
+            f"{number}. {escape(category_text(view.category))}{who} · {short_when(view)}\n"
             f"    {status_text(view)}"
         )
         buttons.button(
@@ -216,7 +216,7 @@ async def _cancelled(
         others = [p for p in orders.parties(result.order) if p != member.id]
 
         def render(contact: Contact) -> str:
-            what = category_text(view.category)
+            what = escape(category_text(view.category))
             when = order_when(view)
             if contact.member_id == result.order.volunteer_id:
                 return _(

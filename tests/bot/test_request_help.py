@@ -684,11 +684,14 @@ async def test_the_review_shows_the_cost_and_the_balance(
             me = await session.get(Member, await member_id(sessions, p))
             account = await ledger.open_member_account(session, me.id, me.branch_id)
             await ledger.grant(session, account.id, credit, key="start-grant")
-    summary = await fill_in(p, sessions, "en")
+    summary = await fill_in(p, sessions, "en", category="shopping")
+    assert "🛒 Shopping & errands" in summary["text"]  # "&" sent escaped as HTML
     assert "💳 Cost: about 1 hour of time credit." in summary["text"]
     assert line in summary["text"]
     await p.tap_inline("✅ Send")
     reply = await p.wait_reply()
     assert "coordinator" not in reply["text"]
+    await p.tap("📋 My orders")
+    assert "🛒 Shopping & errands" in (await p.wait_reply())["text"]
     [order] = await all_orders(sessions)
     assert order.funding == funding
