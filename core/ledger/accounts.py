@@ -6,7 +6,7 @@ NOTHING on (kind, owner) and read back, so two callers get the same account.
 
 from __future__ import annotations
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -172,13 +172,14 @@ async def set_member_overdraft_limit(
     members_of_branch = (accounts.c.branch_id == branch_id) & (
         accounts.c.kind == AccountKind.MEMBER
     )
-    below = (
-        await conn.execute(
-            select(func.count())
-            .select_from(accounts)
-            .where(members_of_branch, accounts.c.balance - accounts.c.held < -minutes)
-        )
-    ).scalar_one()
+    # Lock the branch's member accounts in id order, as postings do, before judging them.
+    available = await conn.scalars(
+        select(accounts.c.balance - accounts.c.held)
+        .where(members_of_branch)
+        .order_by(accounts.c.id)
+        .with_for_update()
+    )
+    below = sum(1 for minutes_left in available if minutes_left < -minutes)
     if below:
         raise OverdraftInUse(count=below, limit=minutes)
     upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
