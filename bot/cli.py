@@ -95,6 +95,14 @@ def cmd_seed_demo(_args: argparse.Namespace) -> None:
     print("demo data ready: " + ", ".join(f"{n} {what} added" for what, n in added.items()))
 
 
+def cmd_ledger(args: argparse.Namespace) -> None:
+    from core.ledger import main_verify
+
+    code = main_verify(load_settings().database_url)
+    if code:
+        raise SystemExit(code)
+
+
 def cmd_i18n(_args: argparse.Namespace) -> None:
     from bot.i18n import update_catalogs
 
@@ -132,6 +140,8 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?", default="base", help="target of a downgrade")
     demo = add("demo", cmd_demo, "try the bot in a web chat, no token needed")
     demo.add_argument("--port", type=int, default=None, help="port of the demo page")
+    ledger = add("ledger", cmd_ledger, "check the time-credit ledger")
+    ledger.add_argument("action", choices=["verify"])
     add("seed-demo", cmd_seed_demo, "add demo branches, categories and members")
     add("i18n", cmd_i18n, "extract, update and compile the translations")
     return top

@@ -16,9 +16,7 @@ from core.config import Settings
 WEBHOOK_PATH = "/telegram/webhook"
 
 
-async def serve(
-    settings: Settings, *, webhook: bool = False, handle_signals: bool = True
-) -> None:
+async def serve(settings: Settings, *, webhook: bool = False, handle_signals: bool = True) -> None:
     """Serve until SIGINT/SIGTERM (or until cancelled, when signals are left to the caller)."""
     app = create_app(settings)
     bot = create_bot(settings)

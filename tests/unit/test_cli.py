@@ -32,7 +32,7 @@ def test_help_lists_the_commands(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("run", "db", "demo", "seed-demo"):
+    for command in ("run", "db", "demo", "seed-demo", "ledger"):
         assert command in out
 
 
@@ -68,3 +68,10 @@ def test_db_upgrade_creates_every_table(clean_env, tmp_path) -> None:
         )
     }
     assert {"members", "identities", "branches", "categories", "orders"} <= tables
+
+
+def test_ledger_verify_on_a_fresh_database(clean_env, tmp_path) -> None:
+    assert _run("db", "upgrade", env=clean_env, cwd=tmp_path).returncode == 0
+    result = _run("ledger", "verify", env=clean_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ledger ok")
