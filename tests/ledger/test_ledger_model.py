@@ -302,8 +302,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert again.replayed
         if isinstance(again, Hold):
             # The same hold, as it stands now: it may have been posted or voided since.
-            assert replace(again, status=sent.result.status) == sent.result
+            placed = replace(again, status=sent.result.status, transaction_id=None)
+            assert placed == sent.result
             assert again.status == self.model_holds[again.id].status
+            assert (again.transaction_id is not None) == (again.status == "posted")
         else:
             assert again == sent.result
 
