@@ -23,8 +23,9 @@ from bot.middlewares import MemberMiddleware, UnitOfWorkMiddleware
 from bot.retry import RetryMiddleware
 from bot.storage import SqlStorage
 from core.config import OFFICIAL_API_URL, Settings
-from core.db import create_engine, session_factory
+from core.db import create_engine, session_factory, transaction
 from core.logs import log_event
+from core.updates import forget_old_updates
 
 log = logging.getLogger("timebank.app")
 
@@ -64,8 +65,10 @@ class App:
 
     async def on_startup(self, bot: Bot) -> None:
         await set_commands(bot, self.i18n)
+        async with transaction(session_factory(self.engine), write=True) as session:
+            forgotten = await forget_old_updates(session)
         me = await bot.me()
-        log_event(log, "bot started", username=me.username)
+        log_event(log, "bot started", username=me.username, old_updates_forgotten=forgotten)
 
     async def close(self) -> None:
         # The routers are module-level; release them so a new app (a restart in the same

@@ -16,6 +16,10 @@ TELEGRAM_CODES = {"zh_Hans": "zh", "ko": "ko", "en": "en"}
 def command_list() -> list[BotCommand]:
     return [
         BotCommand(command="start", description=_("Sign up or open the menu")),
+        BotCommand(command="ask", description=_("Ask for help")),
+        BotCommand(command="myorders", description=_("My requests for help")),
+        BotCommand(command="askfor", description=_("Ask for help for someone else")),
+        BotCommand(command="family", description=_("Link with your family")),
         BotCommand(command="help", description=_("What I can do")),
         BotCommand(command="language", description=_("Change language")),
         BotCommand(command="mydata", description=_("Everything we keep about you")),

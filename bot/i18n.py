@@ -66,11 +66,12 @@ def update_catalogs() -> None:
         "-k", "__", "-k", "N_", "--no-location", "--sort-output", "--no-wrap",
         "--project", "timebank", "-o", str(pot), str(PROJECT_ROOT),
     ])  # fmt: skip
+    # No fuzzy matching: a guessed translation of a new string is worse than none.
+    update = ["update", "--ignore-obsolete", "--no-fuzzy-matching"]
     for language in LANGUAGES:
         po = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-        action = "update" if po.exists() else "init"
         babel.run([
-            "pybabel", "-q", action, "-i", str(pot), "-d", str(LOCALES_DIR), "-D", DOMAIN,
-            "-l", language, "--no-wrap",
-        ] + (["--ignore-obsolete"] if action == "update" else []))  # fmt: skip
+            "pybabel", "-q", *(update if po.exists() else ["init"]), "-i", str(pot),
+            "-d", str(LOCALES_DIR), "-D", DOMAIN, "-l", language, "--no-wrap",
+        ])  # fmt: skip
     compile_catalogs()

@@ -8,7 +8,6 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,16 +22,13 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 PLATFORM = "telegram"
 
 
-def _mark_written(session: Any, _context: Any) -> None:
-    session.info["wrote"] = True
-
-
 class UnitOfWorkMiddleware(BaseMiddleware):
     """One database session per update, committed once after the handler.
 
-    Telegram may deliver an update twice. An update whose handling wrote something is
-    recorded in `processed_updates` in the same transaction as its effects, so a
-    redelivery is recognised and skipped, and a racing twin fails on the key and rolls back.
+    Telegram may deliver an update twice. Every handled update is recorded in
+    `processed_updates` in the same transaction as its effects, so a redelivery is
+    recognised and skipped, and a racing twin fails on the key and rolls back. A handler
+    that raises rolls everything back, its record included, so the update can be retried.
 
     On SQLite the transaction takes the write lock at BEGIN: a read transaction that later
     writes could otherwise fail when another chat's update committed in between. Updates
@@ -65,19 +61,14 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         if await session.get(ProcessedUpdate, event_.update_id) is not None:
             log_event(log, "duplicate update skipped")
             return None
-        event.listen(session.sync_session, "after_flush", _mark_written)
         data["session"] = session
         result = await handler(event_, data)
-        await session.flush()
-        if session.info.get("wrote"):
-            session.add(ProcessedUpdate(update_id=event_.update_id))
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                log_event(log, "duplicate update rolled back")
-        else:
+        session.add(ProcessedUpdate(update_id=event_.update_id))
+        try:
+            await session.commit()
+        except IntegrityError:
             await session.rollback()
+            log_event(log, "duplicate update rolled back")
         return result
 
 

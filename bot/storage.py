@@ -43,7 +43,6 @@ class SqlStorage(BaseStorage):
         session = update_session.get()
         if session is not None:
             await session.execute(statement)
-            session.info["wrote"] = True
             return
 
         async def write() -> None:
