@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Branch, Category, Neighbourhood
+
+
+class Named(Protocol):
+    names: dict[str, str]
+
+
+T = TypeVar("T", bound=Named)
 
 
 def localized(names: dict[str, str], language: str) -> str:
@@ -33,3 +42,8 @@ async def neighbourhoods(session: AsyncSession, branch_id: int) -> list[Neighbou
 
 async def categories(session: AsyncSession) -> list[Category]:
     return list(await session.scalars(select(Category).order_by(Category.sort_order)))
+
+
+def named(items: list[T], text: str | None, language: str) -> T | None:
+    """The branch, area or category whose name, as the member sees it, is `text`."""
+    return next((item for item in items if localized(item.names, language) == text), None)

@@ -270,14 +270,7 @@ async def on_branch(
     message: Message, state: FSMContext, session: AsyncSession, member: Member
 ) -> None:
     language = member.language or "en"
-    chosen = next(
-        (
-            b
-            for b in await catalog.branches(session)
-            if catalog.localized(b.names, language) == message.text
-        ),
-        None,
-    )
+    chosen = catalog.named(await catalog.branches(session), message.text, language)
     if chosen is None:
         await reprompt(message, state, session, member)
         return
@@ -357,14 +350,8 @@ async def on_area(
 ) -> None:
     assert member.branch_id is not None
     language = member.language or "en"
-    chosen = next(
-        (
-            a
-            for a in await catalog.neighbourhoods(session, member.branch_id)
-            if catalog.localized(a.names, language) == message.text
-        ),
-        None,
-    )
+    areas = await catalog.neighbourhoods(session, member.branch_id)
+    chosen = catalog.named(areas, message.text, language)
     if chosen is None:
         await reprompt(message, state, session, member)
         return

@@ -669,14 +669,7 @@ async def on_new_name(message: Message, state: FSMContext, session: AsyncSession
 
 @router.message(AskHelp.new_branch, F.text)
 async def on_new_branch(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    chosen = next(
-        (
-            b
-            for b in await catalog.branches(session)
-            if catalog.localized(b.names, language()) == message.text
-        ),
-        None,
-    )
+    chosen = catalog.named(await catalog.branches(session), message.text, language())
     if chosen is None:
         await ask(
             AskHelp.new_branch,

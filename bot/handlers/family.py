@@ -24,6 +24,7 @@ from bot import keyboards, labels
 from bot.callbacks import FamilyAction, FamilyAnswer
 from bot.handlers.common import menu_for
 from bot.notify import tell
+from bot.replies import show_in_place
 from core import family
 from core.errors import DomainError
 from core.models import FamilyLinkStatus, Member
@@ -67,14 +68,6 @@ async def overview(session: AsyncSession, member: Member) -> tuple[str, InlineKe
     return "\n".join(lines), buttons.as_markup()
 
 
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest:
-            await query.message.answer(text, reply_markup=markup)
-
-
 @router.message(Command("family"))
 @router.message(F.text == labels.MENU_FAMILY)
 async def on_family(
@@ -107,7 +100,7 @@ async def on_family_action(
     action = callback_data.action
     if action == "menu":
         await query.answer()
-        await _edit(query, *await overview(session, member))
+        await show_in_place(query, *await overview(session, member))
     elif action == "code":
         invite = await family.create_invite(session, member.id)
         await query.answer()
@@ -136,7 +129,7 @@ async def on_family_action(
         )
         if link is None:
             await query.answer(_("This button is no longer active."))
-            await _edit(query, *await overview(session, member))
+            await show_in_place(query, *await overview(session, member))
             return
         if action == "unlink":
             await query.answer()
@@ -147,7 +140,7 @@ async def on_family_action(
             )
             buttons.button(text=str(labels.BACK), callback_data=FamilyAction(action="menu"))
             buttons.adjust(1)
-            await _edit(
+            await show_in_place(
                 query,
                 _("Unlink {name}? You can link again later with a new code.").format(
                     name=escape(link.other.name)
@@ -157,7 +150,7 @@ async def on_family_action(
             return
         result = await family.unlink(session, member.id, link.id)
         await query.answer(_("Done."))
-        await _edit(query, *await overview(session, member))
+        await show_in_place(query, *await overview(session, member))
         if not result.replayed:
             await tell(
                 bot,
@@ -268,7 +261,7 @@ async def on_answer(
         ).format(name=relative)
     else:
         text = _("Okay, no link was made.")
-    await _edit(query, text, None)
+    await show_in_place(query, text, None)
     accepted = result.link.status == FamilyLinkStatus.ACTIVE
     name = escape(member.name)
 

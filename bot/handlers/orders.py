@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -37,6 +36,7 @@ from bot.conversations.request_help import (
 from bot.handlers import family
 from bot.handlers.common import menu_for
 from bot.notify import tell
+from bot.replies import show_in_place
 from core import orders
 from core.errors import DomainError
 from core.models import Member, OrderStatus
@@ -157,14 +157,6 @@ async def orders_list(
     return "\n".join(lines), buttons.as_markup()
 
 
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest:
-            await query.message.answer(text, reply_markup=markup)
-
-
 @router.message(Command("myorders"))
 @router.message(F.text == labels.MENU_MY_ORDERS)
 async def on_my_orders(
@@ -192,7 +184,7 @@ async def on_open(
     if callback_data.order_id == 0:
         await query.answer()
         text, markup = await orders_list(session, member)
-        await _edit(query, text, markup)
+        await show_in_place(query, text, markup)
         return
     try:
         view = await orders.order_view(session, callback_data.order_id, member.id)
@@ -200,7 +192,7 @@ async def on_open(
         await query.answer(_(error.key))
         return
     await query.answer()
-    await _edit(query, details_text(view, member), details_buttons(view))
+    await show_in_place(query, details_text(view, member), details_buttons(view))
 
 
 async def _cancelled(
@@ -252,11 +244,11 @@ async def on_cancel_order(
     reason = callback_data.reason
     if not view.can_cancel:
         await query.answer(_(orders.CannotCancel.key))
-        await _edit(query, details_text(view, member), details_buttons(view))
+        await show_in_place(query, details_text(view, member), details_buttons(view))
         return
     if reason == "":
         await query.answer()
-        await _edit(
+        await show_in_place(
             query,
             details_text(view, member) + "\n\n" + _("Why would you like to cancel?"),
             reason_buttons(view.order.id),
@@ -290,7 +282,7 @@ async def on_cancel_order(
         _("This request was already cancelled.") if result.replayed else _("Cancelled.")
     )
     text = await _cancelled(bot, i18n, session, member, result)
-    await _edit(
+    await show_in_place(
         query, text, details_buttons(await orders.order_view(session, view.order.id, member.id))
     )
 
