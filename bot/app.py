@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands import set_commands
 from bot.conversations import onboarding
-from bot.handlers import common, fallback, orders, privacy
+from bot.handlers import common, fallback, orders, passbook, privacy
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import MemberMiddleware, UnitOfWorkMiddleware
 from bot.retry import RetryMiddleware
@@ -94,6 +94,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     MemberI18nMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(common.router, privacy.router, onboarding.router)
     dispatcher.include_router(orders.router)
+    dispatcher.include_router(passbook.router)
     dispatcher.include_router(fallback.router)
     app = App(settings, engine, dispatcher, i18n)
     dispatcher.startup.register(app.on_startup)

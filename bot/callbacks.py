@@ -41,3 +41,22 @@ class FamilyAction(CallbackData, prefix="fam"):
 class FamilyAnswer(CallbackData, prefix="famok"):
     link_id: int
     accept: bool
+
+
+class PassbookNav(CallbackData, prefix="pb"):
+    """A page of the passbook: 0 is the newest; later pages count from `anchor`."""
+
+    page: int
+    anchor: str = ""
+
+
+class PassbookExport(CallbackData, prefix="pbx"):
+    fmt: str  # pdf | csv
+
+
+class GiftStep(CallbackData, prefix="gift"):
+    """Giving hours to family: start, to (a relative), amount, typed, ok (confirm), no."""
+
+    action: str
+    to: int = 0
+    minutes: int = 0

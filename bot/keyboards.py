@@ -45,6 +45,7 @@ def main_menu() -> ReplyKeyboardMarkup:
         [
             [str(labels.MENU_ASK)],
             [str(labels.MENU_MY_ORDERS), str(labels.MENU_ASK_FOR_OTHER)],
+            [str(labels.MENU_PASSBOOK)],
             [str(labels.MENU_FAMILY), str(labels.MENU_MY_DETAILS)],
             [str(labels.MENU_LANGUAGE), str(labels.MENU_HELP)],
         ],

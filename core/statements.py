@@ -1,0 +1,491 @@
+"""Passbook statements: a member's balance and entries, told in people's words, as CSV or PDF.
+
+The ledger gives an account's entries with their running balance; this module adds what a
+member wants to read next to them — when (in the branch's time zone), what for (the kind of
+posting, its memo, the order's category) and with whom (the other member's name, or the
+community pool or the time bank itself) — and renders them as a chat page, a CSV file for
+a spreadsheet, or a PDF with fonts for Chinese and Korean.
+
+Core has no locale: the renderers take the member's language and a `gettext` for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import ledger, members
+from core.catalog import localized
+from core.db import utcnow
+from core.errors import N_, InvalidInput
+from core.ledger import AccountKind, PassbookLine, PostingKind
+from core.models import Branch, Category, Member, Order
+
+Gettext = Callable[[str], str]
+
+PAGE_SIZE = 5
+MAX_PAGE = 200
+MAX_EXPORT_LINES = 5000
+_BATCH = 100
+
+
+class PageGone(InvalidInput):
+    key = N_("This page of the passbook is no longer available. Please start again.")
+
+
+# ---------------------------------------------------------------- hours and minutes
+
+
+def duration(minutes: int, gettext: Gettext) -> str:
+    """Whole minutes as hours and minutes: "1 h 30 min", "1小时30分钟", "1시간 30분"."""
+    sign = "−" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    if hours == 0:
+        text = gettext("{minutes} min").format(minutes=rest)
+    elif rest == 0:
+        text = gettext("{hours} h").format(hours=hours)
+    else:
+        text = gettext("{hours} h {minutes} min").format(hours=hours, minutes=rest)
+    return sign + text
+
+
+def signed_duration(minutes: int, gettext: Gettext) -> str:
+    return ("+" if minutes > 0 else "") + duration(minutes, gettext)
+
+
+# ---------------------------------------------------------------- what a statement holds
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """The other side of an entry: a member (with a name) or one of the bank's accounts."""
+
+    kind: AccountKind
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    at: datetime
+    kind: PostingKind
+    amount: int
+    balance_after: int
+    memo: str
+    category: dict[str, str] | None
+    parties: tuple[Party, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    member_name: str
+    time_zone: str
+    has_account: bool
+    balance: int
+    held: int
+    earned_this_year: int
+    spent_this_year: int
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+@dataclass(frozen=True, slots=True)
+class PassbookView:
+    """One page of the passbook in chat. Pages after the first count from `anchor`."""
+
+    summary: Summary
+    lines: tuple[StatementLine, ...]
+    page: int
+    anchor: str  # the ledger cursor where page 1 starts, "" when everything fits on page 0
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    summary: Summary
+    lines: tuple[StatementLine, ...]
+    truncated: bool
+
+
+class _Names:
+    """Looks up, once each, who stands behind an account and what an order was for."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.parties: dict[int, Party] = {}
+        self.categories: dict[int, dict[str, str] | None] = {}
+
+    async def party(self, account_id: int) -> Party:
+        if account_id not in self.parties:
+            account = await ledger.get_account(self.session, account_id)
+            name = ""
+            if account.kind == AccountKind.MEMBER:
+                member = await self.session.get(Member, account.owner_id)
+                name = member.name if member is not None and member.erased_at is None else ""
+            self.parties[account_id] = Party(account.kind, name)
+        return self.parties[account_id]
+
+    async def category(self, order_id: int | None) -> dict[str, str] | None:
+        if order_id is None:
+            return None
+        if order_id not in self.categories:
+            order = await self.session.get(Order, order_id)
+            category = await self.session.get(Category, order.category_id) if order else None
+            self.categories[order_id] = dict(category.names) if category else None
+        return self.categories[order_id]
+
+    async def line(self, line: PassbookLine) -> StatementLine:
+        return StatementLine(
+            at=line.at,
+            kind=line.kind,
+            amount=line.amount,
+            balance_after=line.balance_after,
+            memo=line.memo,
+            category=await self.category(line.order_id),
+            parties=tuple([await self.party(other) for other in line.counterparties]),
+        )
+
+
+async def _time_zone(session: AsyncSession, member: Member) -> str:
+    branch = await session.get(Branch, member.branch_id) if member.branch_id else None
+    return branch.time_zone if branch is not None else "UTC"
+
+
+def _earned(line: PassbookLine) -> int:
+    return line.amount if line.kind == PostingKind.SERVICE and line.amount > 0 else 0
+
+
+def _spent(line: PassbookLine) -> int:
+    spending = (PostingKind.SERVICE, PostingKind.REDEMPTION)
+    return -line.amount if line.kind in spending and line.amount < 0 else 0
+
+
+async def _summary(
+    session: AsyncSession, member: Member, account_id: int | None, now: datetime
+) -> Summary:
+    time_zone = await _time_zone(session, member)
+    if account_id is None:
+        return Summary(member.name, time_zone, False, 0, 0, 0, 0)
+    balance = await ledger.balance_of(session, account_id)
+    local_now = now.astimezone(ZoneInfo(time_zone))
+    year_start = local_now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    earned = spent = 0
+    cursor: str | None = None
+    while True:
+        page = await ledger.passbook(session, account_id, cursor=cursor, page_size=_BATCH)
+        for line in page.lines:
+            if line.at < year_start:
+                break
+            earned += _earned(line)
+            spent += _spent(line)
+        else:
+            if page.next_cursor is not None:
+                cursor = page.next_cursor
+                continue
+        break
+    return Summary(member.name, time_zone, True, balance.balance, balance.held, earned, spent)
+
+
+async def _walk(
+    session: AsyncSession, account_id: int, anchor: str, page: int, page_size: int
+) -> ledger.PassbookPage:
+    """Page `page` (1 or more), following the ledger's cursors from `anchor`."""
+    cursor: str | None = anchor
+    try:
+        for _step in range(page):
+            if cursor is None:
+                raise PageGone()
+            shown = await ledger.passbook(session, account_id, cursor=cursor, page_size=page_size)
+            cursor = shown.next_cursor
+    except ledger.InvalidCursor:
+        raise PageGone() from None
+    if not shown.lines:
+        raise PageGone()
+    return shown
+
+
+async def passbook_view(
+    session: AsyncSession,
+    member_id: int,
+    *,
+    page: int = 0,
+    anchor: str = "",
+    page_size: int = PAGE_SIZE,
+    now: datetime | None = None,
+) -> PassbookView:
+    """Page `page` of the member's passbook: 0 is the newest entries, counted afresh; the
+    pages after it are counted from `anchor` (as page 0 gave it), so they stay put while
+    new entries arrive. A page that no longer exists, or a forged anchor, raises PageGone.
+    """
+    member = await members.get_member(session, member_id)
+    account = await ledger.find_member_account(session, member_id)
+    summary = await _summary(session, member, account.id if account else None, now or utcnow())
+    if account is None:
+        if page != 0:
+            raise PageGone()
+        return PassbookView(summary, (), 0, "", False)
+    if not 0 <= page <= MAX_PAGE:
+        raise PageGone()
+    if page == 0:
+        shown = await ledger.passbook(session, account.id, page_size=page_size)
+        anchor = shown.next_cursor or ""
+        has_more = shown.next_cursor is not None
+    else:
+        if not anchor:
+            raise PageGone()
+        shown = await _walk(session, account.id, anchor, page, page_size)
+        has_more = shown.next_cursor is not None
+    names = _Names(session)
+    lines = tuple([await names.line(line) for line in shown.lines])
+    return PassbookView(summary, lines, page, anchor, has_more)
+
+
+async def statement(
+    session: AsyncSession, member_id: int, *, now: datetime | None = None
+) -> Statement:
+    """Everything for an export: the summary and every entry (up to MAX_EXPORT_LINES)."""
+    member = await members.get_member(session, member_id)
+    account = await ledger.find_member_account(session, member_id)
+    summary = await _summary(session, member, account.id if account else None, now or utcnow())
+    if account is None:
+        return Statement(summary, (), False)
+    names = _Names(session)
+    lines: list[StatementLine] = []
+    cursor: str | None = None
+    while len(lines) < MAX_EXPORT_LINES:
+        page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
+        lines += [await names.line(line) for line in page.lines]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return Statement(summary, tuple(lines[:MAX_EXPORT_LINES]), cursor is not None)
+
+
+# ---------------------------------------------------------------- words for an entry
+
+_KIND_IN = {
+    PostingKind.SERVICE: N_("Helped a neighbour"),
+    PostingKind.REDEMPTION: N_("Reward returned"),
+    PostingKind.GIFT: N_("Gift received"),
+    PostingKind.GRANT: N_("Welcome hours"),
+    PostingKind.ADJUSTMENT: N_("Correction"),
+    PostingKind.REVERSAL: N_("Cancelled entry"),
+}
+_KIND_OUT = {
+    PostingKind.SERVICE: N_("Help received"),
+    PostingKind.REDEMPTION: N_("Reward"),
+    PostingKind.GIFT: N_("Gift given"),
+    PostingKind.GRANT: N_("Hours given out"),
+    PostingKind.ADJUSTMENT: N_("Correction"),
+    PostingKind.REVERSAL: N_("Cancelled entry"),
+}
+_BANK_NAMES = {
+    AccountKind.POOL: N_("community pool"),
+    AccountKind.ISSUANCE: N_("time bank"),
+    AccountKind.MERCHANT: N_("a shop"),
+}
+
+
+def what_for(line: StatementLine, language: str, gettext: Gettext) -> str:
+    words = [gettext((_KIND_IN if line.amount > 0 else _KIND_OUT)[line.kind])]
+    if line.category:
+        words.append(localized(line.category, language))
+    if line.memo:
+        words.append(line.memo)
+    return " · ".join(words)
+
+
+def with_whom(line: StatementLine, gettext: Gettext) -> str:
+    names = []
+    for party in line.parties:
+        if party.kind == AccountKind.MEMBER:
+            names.append(party.name or gettext("a former member"))
+        else:
+            names.append(gettext(_BANK_NAMES[party.kind]))
+    return ", ".join(dict.fromkeys(names))
+
+
+def entry_date(line: StatementLine, time_zone: str, language: str) -> str:
+    return format_skeleton("yMMMd", line.at.astimezone(ZoneInfo(time_zone)), locale=language)
+
+
+def _local_stamp(line: StatementLine, time_zone: str) -> str:
+    return line.at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def render_csv(statement_: Statement, language: str, gettext: Gettext) -> bytes:
+    """UTF-8 with a byte order mark, so Excel opens Chinese and Korean as they are."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([
+        gettext("Date"), gettext("What for"), gettext("With whom"),
+        gettext("Minutes"), gettext("Balance after (minutes)"),
+        gettext("Amount"), gettext("Balance after"),
+    ])  # fmt: skip
+    time_zone = statement_.summary.time_zone
+    for line in statement_.lines:
+        writer.writerow([
+            _local_stamp(line, time_zone),
+            what_for(line, language, gettext),
+            with_whom(line, gettext),
+            line.amount,
+            line.balance_after,
+            signed_duration(line.amount, gettext),
+            duration(line.balance_after, gettext),
+        ])  # fmt: skip
+    return out.getvalue().encode("utf-8-sig")
+
+
+# ---------------------------------------------------------------- PDF
+
+CHINESE_FONT = "STSong-Light"
+KOREAN_FONT = "HYGothic-Medium"
+LATIN_FONT = "Helvetica"
+LATIN_BOLD = "Helvetica-Bold"
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_HAN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+_fonts_registered = False
+
+
+def _register_fonts() -> None:
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    for name in (CHINESE_FONT, KOREAN_FONT):
+        pdfmetrics.registerFont(UnicodeCIDFont(name))
+    _fonts_registered = True
+
+
+def font_for(text: str) -> str:
+    """The font that has the text's script: Korean, Chinese, or (plain Latin) Helvetica."""
+    if _HANGUL.search(text):
+        return KOREAN_FONT
+    if _HAN.search(text):
+        # Even in a Korean statement: the Korean font lacks simplified Chinese characters.
+        return CHINESE_FONT
+    return LATIN_FONT
+
+
+def _pdf_safe(text: str) -> str:
+    """The standard Latin fonts have no true minus sign."""
+    return text.replace("−", "-")
+
+
+def render_pdf(
+    statement_: Statement, language: str, gettext: Gettext, *, generated_at: datetime
+) -> bytes:
+    """An A4 statement in the member's language: the summary, then every entry."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    _register_fonts()
+    summary = statement_.summary
+    time_zone = summary.time_zone
+
+    def para(text: str, size: float = 9, *, bold: bool = False, align: int = 0) -> Paragraph:
+        text = _pdf_safe(text)
+        font = font_for(text)
+        if bold and font == LATIN_FONT:
+            font = LATIN_BOLD
+        style = ParagraphStyle(
+            "cell",
+            fontName=font,
+            fontSize=size,
+            leading=size * 1.35,
+            alignment=align,
+            wordWrap="CJK" if font != LATIN_FONT else None,
+        )
+        return Paragraph(escape(text), style)
+
+    title = gettext("Time bank passbook")
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=title,
+        author=summary.member_name,
+    )
+    local_now = generated_at.astimezone(ZoneInfo(time_zone))
+    generated = format_skeleton("yMMMd", local_now, locale=language)
+    facts = [
+        (gettext("Balance"), duration(summary.balance, gettext)),
+        (gettext("Set aside for accepted requests"), duration(summary.held, gettext)),
+        (gettext("Earned this year"), duration(summary.earned_this_year, gettext)),
+        (gettext("Spent this year"), duration(summary.spent_this_year, gettext)),
+    ]
+    story: list = [
+        para(title, 16, bold=True),
+        Spacer(1, 2 * mm),
+        para(summary.member_name, 12),
+        para(gettext("As of {date}").format(date=generated), 9),
+        Spacer(1, 4 * mm),
+        Table(
+            [[para(label), para(value, bold=True)] for label, value in facts],
+            colWidths=[70 * mm, 50 * mm],
+            hAlign="LEFT",
+        ),
+        Spacer(1, 6 * mm),
+    ]
+    header = [
+        para(gettext(text), 9, bold=True)
+        for text in ("Date", "What for", "With whom", "Amount", "Balance after")
+    ]
+    rows = [header]
+    for line in statement_.lines:
+        rows.append([
+            para(entry_date(line, time_zone, language)),
+            para(what_for(line, language, gettext)),
+            para(with_whom(line, gettext)),
+            para(signed_duration(line.amount, gettext), align=2),
+            para(duration(line.balance_after, gettext), align=2),
+        ])  # fmt: skip
+    if not statement_.lines:
+        story.append(para(gettext("No entries yet.")))
+    else:
+        table = Table(
+            rows,
+            colWidths=[28 * mm, 58 * mm, 38 * mm, 28 * mm, 28 * mm],
+            repeatRows=1,
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        story.append(table)
+    if statement_.truncated:
+        story += [Spacer(1, 3 * mm), para(gettext("Only the latest entries are shown."))]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def export_name(at: datetime, extension: str) -> str:
+    return f"passbook-{at.strftime('%Y-%m-%d')}.{extension}"
