@@ -224,3 +224,147 @@ class FamilyLink(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     ended_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     ended_by_id: int | None = Field(default=None, foreign_key="members.id")
+
+
+class VolunteerProfile(SQLModel, table=True):
+    """What a volunteer offers: skills, when, how far, languages; where they are, coarsely.
+
+    `skills` has bit `category_id` set per skill; `availability` bit `day * 3 + part`
+    (Monday = 0; morning, afternoon, evening). `cell` is the grid cell of the home point
+    (core.matching), the spatial prefilter of matching.
+    """
+
+    __tablename__ = "volunteer_profiles"
+
+    __table_args__ = (Index("ix_volunteer_profiles_branch_cell", "branch_id", "cell"),)
+
+    member_id: int = Field(foreign_key="members.id", primary_key=True)
+    branch_id: int | None = Field(default=None, foreign_key="branches.id")
+    skills: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    availability: int = 0
+    # Minutes after local midnight; no nudges from start to end (may wrap past midnight).
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    max_distance_m: int = 3000
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    paused: bool = False
+    max_open: int = 2
+    latitude: float | None = None
+    longitude: float | None = None
+    cell: int | None = None
+    rating_sum: int = 0
+    rating_count: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class OrderProgress(SQLModel, table=True):
+    """Where an order stands in matching and after: waves, escalation, done, confirmation."""
+
+    __tablename__ = "order_progress"
+
+    order_id: int = Field(foreign_key="orders.id", primary_key=True)
+    # A hand-back starts a new round of waves.
+    round: int = 1
+    waves: int = 0
+    next_wave_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    accepts: int = 0
+    accepted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    reminded_day: bool = False
+    reminded_hour: bool = False
+    done_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    coordinator_asked_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    disputed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    disputed_by_id: int | None = Field(default=None, foreign_key="members.id")
+    confirmed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    rating: int | None = None
+    thanks: str = Field(default="", max_length=500)
+
+
+class OrderWave(SQLModel, table=True):
+    """One wave of nudges for an order; the unique key makes creating it idempotent."""
+
+    __tablename__ = "order_waves"
+
+    __table_args__ = (UniqueConstraint("order_id", "round", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id")
+    round: int
+    number: int
+    size: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class NudgeStatus(StrEnum):
+    SENT = "sent"
+    DECLINED = "declined"
+    ACCEPTED = "accepted"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
+class Nudge(SQLModel, table=True):
+    """An order offered to one volunteer (once per order), with the answer they gave."""
+
+    __tablename__ = "nudges"
+
+    __table_args__ = (UniqueConstraint("order_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    round: int
+    wave: int
+    distance_m: int
+    status: str = Field(default=NudgeStatus.SENT, max_length=16)
+    outbox_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    answered_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver, written in the transaction that decided it; sent by the sender.
+
+    `kind` and `payload` say what to say (the sender renders it in the member's language at
+    send time); `key` makes enqueueing idempotent; `lease_until` lets another worker take over
+    a row whose sender died; `message_id` is what the platform answered.
+    """
+
+    __tablename__ = "outbox"
+
+    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, unique=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    kind: str = Field(max_length=32)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    lease_until: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    chat_id: str | None = Field(default=None, max_length=64)
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    error: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class BlockedMember(SQLModel, table=True):
+    """A member who blocked the bot on a platform: nothing more is sent there until they return."""
+
+    __tablename__ = "blocked_members"
+
+    member_id: int = Field(foreign_key="members.id", primary_key=True)
+    platform: str = Field(max_length=16)
+    blocked_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

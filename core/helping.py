@@ -1,0 +1,482 @@
+"""A volunteer's part of an order: accept (first tap wins), decline, hand back, done;
+then the requester's confirmation, which posts the credits; disputes and relayed messages.
+
+Each service takes the caller's session, flushes, never commits. Status changes are
+conditional UPDATEs (`WHERE status = …`), so of concurrent taps, in any number of
+processes, exactly one changes the order; the ledger calls carry keys derived from the
+order, so a retry posts nothing new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import ledger, members, nudges, outbox
+from core.db import utcnow
+from core.errors import N_, DomainError, InvalidInput, NotFound
+from core.ledger.tables import LedgerHold
+from core.models import (
+    Member,
+    Nudge,
+    NudgeStatus,
+    Order,
+    OrderEvent,
+    OrderFunding,
+    OrderProgress,
+    OrderStatus,
+    VolunteerProfile,
+)
+
+MAX_MINUTES = 12 * 60
+MAX_TEXT = 500
+STARS = (1, 2, 3, 4, 5)
+
+
+class NotYours(NotFound):
+    """A button that is not this member's (forged or someone else's): nothing changes."""
+
+    key = N_("Sorry, this button is not for you.")
+
+
+class AlreadyTaken(DomainError):
+    key = N_("Another volunteer has already said yes. Thank you all the same!")
+
+
+class NoLongerNeeded(DomainError):
+    key = N_("This request is no longer open. Thank you for looking!")
+
+
+class WrongStep(DomainError):
+    key = N_("This request has moved on; nothing was changed.")
+
+
+class MinutesInvalid(InvalidInput):
+    key = N_("Please send the time as minutes, a number from 1 to 720.")
+
+
+class RatingInvalid(InvalidInput):
+    key = N_("Please choose from one to five stars.")
+
+
+class TextInvalid(InvalidInput):
+    key = N_("Please send a short text, up to 500 letters.")
+
+
+def check_minutes(minutes: object) -> int:
+    if type(minutes) is not int or not 0 < minutes <= MAX_MINUTES:
+        raise MinutesInvalid()
+    return minutes
+
+
+def clean_text(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned or len(cleaned) > MAX_TEXT or cleaned.startswith("/"):
+        raise TextInvalid()
+    return cleaned
+
+
+async def _event(
+    session: AsyncSession,
+    order: Order,
+    before: str,
+    after: str,
+    actor_id: int | None,
+    key: str,
+    now: datetime,
+    note: str = "",
+) -> None:
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=before,
+            to_status=after,
+            actor_id=actor_id,
+            note=note[:500],
+            at=now,
+            key=key,
+        )
+    )
+    await session.flush()
+
+
+async def _move(
+    session: AsyncSession, order_id: int, before: str, after: str, **values: object
+) -> bool:
+    """The conditional UPDATE at the heart of every transition: True if this call won."""
+    changed = await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == before)
+        .values(status=after, **values)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return changed.scalar() is not None
+
+
+async def _fresh(session: AsyncSession, order_id: int) -> Order:
+    order = await session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        raise NotFound()
+    return order
+
+
+def _refusal(order: Order, member_id: int) -> DomainError:
+    if order.status in (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED):
+        return AlreadyTaken()
+    return NoLongerNeeded()
+
+
+async def pending_hold(session: AsyncSession, order_id: int) -> LedgerHold | None:
+    return await session.scalar(
+        select(LedgerHold)
+        .where(LedgerHold.order_id == order_id, LedgerHold.status == ledger.HoldStatus.PENDING)
+        .order_by(LedgerHold.id.desc())
+        .limit(1)
+    )
+
+
+async def _hold(session: AsyncSession, order: Order, minutes: int, key: str) -> ledger.Hold:
+    payer = await ledger.payer_account(
+        session,
+        order.beneficiary_id,
+        order.branch_id,
+        sponsored=order.funding == OrderFunding.POOL,
+    )
+    assert order.volunteer_id is not None
+    earner = await ledger.open_member_account(session, order.volunteer_id, order.branch_id)
+    return await ledger.place_hold(
+        session, payer.id, earner.id, minutes, key=key, order_id=order.id
+    )
+
+
+@dataclass(frozen=True)
+class Accepted:
+    order: Order
+    hold_id: int | None
+    replayed: bool = False
+
+
+async def _my_nudge(session: AsyncSession, nudge_id: int, member_id: int) -> Nudge:
+    nudge = await session.get(Nudge, nudge_id, populate_existing=True)
+    if nudge is None or nudge.member_id != member_id:
+        raise NotYours()
+    return nudge
+
+
+async def accept(
+    session: AsyncSession, *, nudge_id: int, member_id: int, now: datetime | None = None
+) -> Accepted:
+    """Take the order of one's own nudge. The first tap wins; a repeat by the winner replays.
+
+    The payer's credit is held for the estimate; the other nudges are edited to "taken";
+    the requester (and beneficiary) are told who is coming.
+    """
+    now = now or utcnow()
+    nudge = await _my_nudge(session, nudge_id, member_id)
+    if nudge.status == NudgeStatus.ACCEPTED:
+        order = await _fresh(session, nudge.order_id)
+        if order.volunteer_id == member_id and order.status in (
+            OrderStatus.ACCEPTED,
+            OrderStatus.DONE,
+            OrderStatus.CONFIRMED,
+        ):
+            hold = await pending_hold(session, order.id)
+            return Accepted(order, hold.id if hold else None, replayed=True)
+    won = await _move(
+        session,
+        nudge.order_id,
+        OrderStatus.OPEN,
+        OrderStatus.ACCEPTED,
+        volunteer_id=member_id,
+        updated_at=now,
+    )
+    order = await _fresh(session, nudge.order_id)
+    if not won:
+        raise _refusal(order, member_id)
+    progress = await nudges.progress_of(session, order.id)
+    progress.accepts += 1
+    progress.accepted_at = now
+    progress.next_wave_at = None
+    progress.reminded_day = progress.reminded_hour = False
+    nudge.status = NudgeStatus.ACCEPTED
+    nudge.answered_at = now
+    await _event(
+        session,
+        order,
+        OrderStatus.OPEN,
+        OrderStatus.ACCEPTED,
+        member_id,
+        f"order:{order.id}:accept:{progress.accepts}",
+        now,
+    )
+    hold = await _hold(
+        session, order, order.estimated_minutes, f"order:{order.id}:hold:{progress.accepts}"
+    )
+    await nudges.close_nudges(session, order, "nudge_taken", now)
+    await nudges.tell_parties(session, order, "coming", f"coming:{order.id}:{progress.accepts}")
+    return Accepted(order, hold.id)
+
+
+async def decline(
+    session: AsyncSession, *, nudge_id: int, member_id: int, now: datetime | None = None
+) -> Nudge:
+    """ "Not this time": this volunteer is not offered the order again. Repeats are harmless."""
+    nudge = await _my_nudge(session, nudge_id, member_id)
+    if nudge.status == NudgeStatus.SENT:
+        nudge.status = NudgeStatus.DECLINED
+        nudge.answered_at = now or utcnow()
+        await session.flush()
+    return nudge
+
+
+async def _volunteer_order(session: AsyncSession, order_id: int, member_id: int) -> Order:
+    order = await _fresh(session, order_id)
+    if order.volunteer_id != member_id:
+        raise NotYours()
+    return order
+
+
+async def hand_back(
+    session: AsyncSession, *, order_id: int, member_id: int, now: datetime | None = None
+) -> Order:
+    """The volunteer cannot come after all: the hold is voided, the order is open again and
+    goes back into matching (a new round of waves, without this volunteer)."""
+    now = now or utcnow()
+    order = await _volunteer_order(session, order_id, member_id)
+    progress = await nudges.progress_of(session, order.id)
+    won = await _move(
+        session,
+        order.id,
+        OrderStatus.ACCEPTED,
+        OrderStatus.OPEN,
+        volunteer_id=None,
+        updated_at=now,
+    )
+    if not won:
+        order = await _fresh(session, order_id)
+        if order.status == OrderStatus.OPEN:
+            return order  # handed back already
+        raise WrongStep()
+    order = await _fresh(session, order_id)
+    hold = await pending_hold(session, order.id)
+    if hold is not None:
+        await ledger.void_hold(session, hold.id, key=f"order:{order.id}:handback:{hold.id}")
+    await _event(
+        session,
+        order,
+        OrderStatus.ACCEPTED,
+        OrderStatus.OPEN,
+        member_id,
+        f"order:{order.id}:handback:{progress.accepts}",
+        now,
+    )
+    progress.round += 1
+    progress.waves = 0
+    progress.next_wave_at = now
+    progress.escalated_at = None
+    await nudges.tell_parties(
+        session, order, "handed_back", f"handed_back:{order.id}:{progress.accepts}"
+    )
+    return order
+
+
+async def mark_done(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    member_id: int,
+    minutes: int,
+    now: datetime | None = None,
+) -> Order:
+    """The volunteer says it is done, with the real time spent. More than was held asks the
+    payer's account to cover the difference now (or refuses, changing nothing)."""
+    now = now or utcnow()
+    minutes = check_minutes(minutes)
+    order = await _volunteer_order(session, order_id, member_id)
+    if order.status == OrderStatus.DONE and order.actual_minutes == minutes:
+        return order
+    if not await _move(
+        session, order.id, OrderStatus.ACCEPTED, OrderStatus.DONE, actual_minutes=minutes,
+        updated_at=now,
+    ):  # fmt: skip
+        raise WrongStep()
+    order = await _fresh(session, order_id)
+    progress = await nudges.progress_of(session, order.id)
+    hold = await pending_hold(session, order.id)
+    if hold is not None and hold.amount < minutes:
+        await ledger.void_hold(session, hold.id, key=f"order:{order.id}:regrow:{hold.id}")
+        await _hold(session, order, minutes, f"order:{order.id}:hold:{progress.accepts}:done")
+    progress.done_at = now
+    await _event(
+        session,
+        order,
+        OrderStatus.ACCEPTED,
+        OrderStatus.DONE,
+        member_id,
+        f"order:{order.id}:done:{progress.accepts}",
+        now,
+    )
+    await outbox.enqueue(
+        session,
+        key=f"confirm_ask:{order.id}:{progress.accepts}",
+        member_id=order.requester_id,
+        kind="confirm_ask",
+        payload={"order_id": order.id},
+    )
+    return order
+
+
+async def _may_confirm(session: AsyncSession, order: Order, member_id: int) -> Member:
+    actor = await members.get_member(session, member_id)
+    if member_id in (order.requester_id, order.beneficiary_id):
+        return actor
+    if actor.is_coordinator and actor.branch_id == order.branch_id:
+        return actor
+    raise NotYours()
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    order: Order
+    posting: ledger.Posting | None
+    replayed: bool = False
+
+
+async def confirm(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    member_id: int,
+    rating: int,
+    now: datetime | None = None,
+) -> Confirmed:
+    """The requester (proxy, beneficiary or a coordinator) confirms and rates: the credits
+    for the actual minutes move from the payer to the volunteer, once."""
+    now = now or utcnow()
+    if rating not in STARS:
+        raise RatingInvalid()
+    order = await _fresh(session, order_id)
+    actor = await _may_confirm(session, order, member_id)
+    if order.status == OrderStatus.CONFIRMED:
+        return Confirmed(order, None, replayed=True)
+    if not await _move(session, order.id, OrderStatus.DONE, OrderStatus.CONFIRMED, updated_at=now):
+        raise WrongStep()
+    order = await _fresh(session, order_id)
+    progress = await nudges.progress_of(session, order.id)
+    hold = await pending_hold(session, order.id)
+    if hold is None:
+        raise WrongStep()
+    posting = await ledger.post_hold(
+        session,
+        hold.id,
+        key=f"order:{order.id}:pay",
+        minutes=order.actual_minutes or order.estimated_minutes,
+        actor=ledger.Actor(member_id=actor.id, is_coordinator=actor.is_coordinator),
+    )
+    progress.confirmed_at = now
+    progress.rating = rating
+    profile = await session.get(VolunteerProfile, order.volunteer_id)
+    if profile is not None:
+        profile.rating_sum += rating
+        profile.rating_count += 1
+    await _event(
+        session, order, OrderStatus.DONE, OrderStatus.CONFIRMED, member_id,
+        f"order:{order.id}:confirm", now, note=str(rating),
+    )  # fmt: skip
+    assert order.volunteer_id is not None
+    receivers = [order.volunteer_id]
+    if member_id != order.requester_id:
+        receivers.append(order.requester_id)
+    for receiver in receivers:
+        await outbox.enqueue(
+            session,
+            key=f"receipt:{order.id}:{receiver}",
+            member_id=receiver,
+            kind="receipt",
+            payload={"order_id": order.id},
+        )
+    return Confirmed(order, posting)
+
+
+async def add_thanks(session: AsyncSession, *, order_id: int, member_id: int, text: str) -> Order:
+    """A thank-you note after confirming, passed on to the volunteer (once)."""
+    order = await _fresh(session, order_id)
+    await _may_confirm(session, order, member_id)
+    if order.status != OrderStatus.CONFIRMED or order.volunteer_id is None:
+        raise WrongStep()
+    progress = await nudges.progress_of(session, order.id)
+    progress.thanks = clean_text(text)
+    await outbox.enqueue(
+        session,
+        key=f"thanks:{order.id}",
+        member_id=order.volunteer_id,
+        kind="thanks",
+        payload={"order_id": order.id, "from": member_id},
+    )
+    return order
+
+
+async def dispute(
+    session: AsyncSession, *, order_id: int, member_id: int, now: datetime | None = None
+) -> Order:
+    """Either side says something is wrong: the branch coordinators are asked to resolve it.
+    Nothing is posted until someone confirms."""
+    now = now or utcnow()
+    order = await _fresh(session, order_id)
+    if member_id not in (order.requester_id, order.beneficiary_id, order.volunteer_id):
+        raise NotYours()
+    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.DONE):
+        raise WrongStep()
+    progress = await nudges.progress_of(session, order.id)
+    if progress.disputed_at is None:
+        progress.disputed_at = now
+        progress.disputed_by_id = member_id
+        for coordinator in await nudges.coordinators(session, order.branch_id):
+            await outbox.enqueue(
+                session,
+                key=f"dispute:{order.id}:{coordinator}",
+                member_id=coordinator,
+                kind="dispute",
+                payload={"order_id": order.id, "by": member_id},
+            )
+        await session.flush()
+    return order
+
+
+async def relay(
+    session: AsyncSession, *, order_id: int, member_id: int, text: str, key: str
+) -> int:
+    """A message from one side of an accepted order to the other, through the bot (no phone
+    numbers change hands). Returns who it goes to."""
+    order = await _fresh(session, order_id)
+    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.DONE):
+        raise WrongStep()
+    if member_id == order.volunteer_id:
+        to = order.requester_id
+    elif member_id in (order.requester_id, order.beneficiary_id) and order.volunteer_id:
+        to = order.volunteer_id
+    else:
+        raise NotYours()
+    await outbox.enqueue(
+        session,
+        key=key,
+        member_id=to,
+        kind="relay",
+        payload={"order_id": order.id, "from": member_id, "text": clean_text(text)},
+    )
+    return to
+
+
+async def balance(session: AsyncSession, member_id: int) -> int | None:
+    account = await ledger.find_member_account(session, member_id)
+    if account is None:
+        return None
+    return (await ledger.balance_of(session, account.id)).balance
+
+
+async def progress(session: AsyncSession, order_id: int) -> OrderProgress | None:
+    return await session.get(OrderProgress, order_id)

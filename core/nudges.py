@@ -1,0 +1,332 @@
+"""The sweep: waves of nudges, escalation, expiry, reminders, unconfirmed orders.
+
+`sweep` is idempotent over database state: run it twice, or in two workers, or again after
+a crash, and nothing is decided twice. Waves are unique per (order, round, number), outbox
+rows unique per key, and each order is worked on under a row lock (PostgreSQL SKIP LOCKED;
+SQLite has one writer). Every message goes into the outbox, never straight out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import matching, outbox
+from core.db import utcnow
+from core.models import (
+    Member,
+    Nudge,
+    NudgeStatus,
+    Order,
+    OrderEvent,
+    OrderFunding,
+    OrderProgress,
+    OrderStatus,
+    OrderWave,
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    wave_size: int = 5
+    wave_minutes: int = 10
+    max_waves: int = 3
+    confirm_days: int = 3
+
+
+@dataclass
+class SweepReport:
+    waves: list[tuple[int, int]] = field(default_factory=list)  # (order, wave number)
+    nudged: int = 0
+    escalated: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+    reminders: int = 0
+    unconfirmed: list[int] = field(default_factory=list)
+
+
+def _locked(session: AsyncSession, query):
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=Order)
+    return query
+
+
+async def progress_of(session: AsyncSession, order_id: int) -> OrderProgress:
+    row = await session.get(OrderProgress, order_id, with_for_update=True)
+    if row is None:
+        try:
+            async with session.begin_nested():
+                row = OrderProgress(order_id=order_id)
+                session.add(row)
+                await session.flush()
+        except IntegrityError:
+            row = await session.get(OrderProgress, order_id, populate_existing=True)
+            assert row is not None
+    return row
+
+
+async def coordinators(session: AsyncSession, branch_id: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(Member.id)
+            .where(
+                Member.is_coordinator.is_(True),
+                Member.branch_id == branch_id,
+                Member.erased_at.is_(None),
+            )
+            .order_by(Member.id)
+        )
+    )
+
+
+async def tell_parties(
+    session: AsyncSession, order: Order, kind: str, key: str, payload: dict | None = None
+) -> None:
+    """The requester (proxy) and, if someone else, the beneficiary."""
+    for member_id in dict.fromkeys((order.requester_id, order.beneficiary_id)):
+        await outbox.enqueue(
+            session,
+            key=f"{key}:{member_id}",
+            member_id=member_id,
+            kind=kind,
+            payload={"order_id": order.id, **(payload or {})},
+        )
+
+
+async def close_nudges(session: AsyncSession, order: Order, kind: str, now: datetime) -> None:
+    """Nudges still waiting for an answer: closed, and their messages edited to say why."""
+    waiting = list(
+        await session.scalars(
+            select(Nudge).where(Nudge.order_id == order.id, Nudge.status == NudgeStatus.SENT)
+        )
+    )
+    for nudge in waiting:
+        nudge.status = NudgeStatus.TAKEN if kind == "nudge_taken" else NudgeStatus.CLOSED
+        nudge.answered_at = now
+        await outbox.enqueue(
+            session,
+            key=f"{kind}:{nudge.id}",
+            member_id=nudge.member_id,
+            kind=kind,
+            payload={"nudge_id": nudge.id},
+        )
+    await session.flush()
+
+
+async def send_wave(
+    session: AsyncSession, order: Order, progress: OrderProgress, now: datetime, rules: Rules
+) -> int | None:
+    """The next wave of nudges for an order; None if another sweep made it first."""
+    number = progress.waves + 1
+    try:
+        async with session.begin_nested():
+            wave = OrderWave(order_id=order.id, round=progress.round, number=number, created_at=now)
+            session.add(wave)
+            await session.flush()
+    except IntegrityError:
+        return None
+    need = await matching.need_for(session, order, now)
+    chosen = await matching.eligible(session, need, now=now, limit=rules.wave_size)
+    for candidate in chosen:
+        nudge = Nudge(
+            order_id=order.id,
+            member_id=candidate.member_id,
+            round=progress.round,
+            wave=number,
+            distance_m=candidate.distance_m,
+            created_at=now,
+        )
+        session.add(nudge)
+        await session.flush()
+        nudge.outbox_id = await outbox.enqueue(
+            session,
+            key=f"nudge:{nudge.id}",
+            member_id=candidate.member_id,
+            kind="nudge",
+            payload={"nudge_id": nudge.id},
+        )
+    wave.size = len(chosen)
+    progress.waves = number
+    progress.next_wave_at = now + timedelta(minutes=rules.wave_minutes)
+    await session.flush()
+    return len(chosen)
+
+
+async def escalate(
+    session: AsyncSession, order: Order, progress: OrderProgress, now: datetime
+) -> None:
+    for coordinator in await coordinators(session, order.branch_id):
+        await outbox.enqueue(
+            session,
+            key=f"escalated:{order.id}:{progress.round}:{coordinator}",
+            member_id=coordinator,
+            kind="escalated",
+            payload={"order_id": order.id},
+        )
+    progress.escalated_at = now
+    progress.next_wave_at = None
+    await session.flush()
+
+
+async def _expire(session: AsyncSession, now: datetime, report: SweepReport, limit: int) -> None:
+    stale = list(
+        await session.scalars(
+            _locked(
+                session,
+                select(Order)
+                .where(Order.status == OrderStatus.OPEN, Order.window_end <= now)
+                .order_by(Order.id)
+                .limit(limit),
+            )
+        )
+    )
+    for order in stale:
+        changed = await session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == OrderStatus.OPEN)
+            .values(status=OrderStatus.EXPIRED, updated_at=now)
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.scalar() is None:
+            continue
+        await session.refresh(order)
+        session.add(
+            OrderEvent(
+                order_id=order.id,
+                from_status=OrderStatus.OPEN,
+                to_status=OrderStatus.EXPIRED,
+                at=now,
+                key=f"order:{order.id}:expire",
+            )
+        )
+        await close_nudges(session, order, "nudge_closed", now)
+        await tell_parties(session, order, "expired", f"expired:{order.id}")
+        report.expired.append(order.id)
+
+
+async def _waves(
+    session: AsyncSession, now: datetime, rules: Rules, report: SweepReport, limit: int
+) -> None:
+    due = list(
+        await session.scalars(
+            _locked(
+                session,
+                select(Order)
+                .outerjoin(OrderProgress, OrderProgress.order_id == Order.id)
+                .where(
+                    Order.status == OrderStatus.OPEN,
+                    Order.funding != OrderFunding.NEEDS_SPONSOR,
+                    or_(Order.window_end.is_(None), Order.window_end > now),
+                    or_(
+                        OrderProgress.order_id.is_(None),
+                        OrderProgress.next_wave_at <= now,
+                    ),
+                )
+                .order_by(Order.id)
+                .limit(limit),
+            )
+        )
+    )
+    for order in due:
+        progress = await progress_of(session, order.id)
+        if progress.escalated_at is not None or (
+            progress.next_wave_at is not None and progress.next_wave_at > now
+        ):
+            continue
+        if progress.waves < rules.max_waves:
+            sent = await send_wave(session, order, progress, now, rules)
+            if sent is not None:
+                report.waves.append((order.id, progress.waves))
+                report.nudged += sent
+        else:
+            await escalate(session, order, progress, now)
+            report.escalated.append(order.id)
+
+
+async def _reminders(session: AsyncSession, now: datetime, report: SweepReport) -> None:
+    rows = list(
+        await session.execute(
+            select(Order, OrderProgress)
+            .join(OrderProgress, OrderProgress.order_id == Order.id)
+            .where(
+                Order.status == OrderStatus.ACCEPTED,
+                Order.window_start > now,
+                Order.window_start <= now + timedelta(days=1),
+                or_(OrderProgress.reminded_day.is_(False), OrderProgress.reminded_hour.is_(False)),
+            )
+            .order_by(Order.id)
+        )
+    )
+    for order, progress in rows:
+        soon = order.window_start <= now + timedelta(hours=1)
+        if soon and progress.reminded_hour:
+            continue
+        if not soon and progress.reminded_day:
+            continue
+        which = "hour" if soon else "day"
+        people = dict.fromkeys((order.volunteer_id, order.requester_id, order.beneficiary_id))
+        for member_id in people:
+            if member_id is None:
+                continue
+            await outbox.enqueue(
+                session,
+                key=f"remind:{order.id}:{progress.accepts}:{which}:{member_id}",
+                member_id=member_id,
+                kind="reminder",
+                payload={"order_id": order.id, "soon": soon},
+            )
+            report.reminders += 1
+        progress.reminded_day = True
+        progress.reminded_hour = progress.reminded_hour or soon
+    await session.flush()
+
+
+async def _unconfirmed(
+    session: AsyncSession, now: datetime, rules: Rules, report: SweepReport
+) -> None:
+    rows = list(
+        await session.execute(
+            select(Order, OrderProgress)
+            .join(OrderProgress, OrderProgress.order_id == Order.id)
+            .where(
+                Order.status == OrderStatus.DONE,
+                OrderProgress.done_at <= now - timedelta(days=rules.confirm_days),
+                OrderProgress.coordinator_asked_at.is_(None),
+            )
+            .order_by(Order.id)
+        )
+    )
+    for order, progress in rows:
+        for coordinator in await coordinators(session, order.branch_id):
+            await outbox.enqueue(
+                session,
+                key=f"unconfirmed:{order.id}:{coordinator}",
+                member_id=coordinator,
+                kind="unconfirmed",
+                payload={"order_id": order.id},
+            )
+        progress.coordinator_asked_at = now
+        report.unconfirmed.append(order.id)
+    await session.flush()
+
+
+async def sweep(
+    session: AsyncSession,
+    *,
+    now: datetime | None = None,
+    rules: Rules | None = None,
+    limit: int = 200,
+) -> SweepReport:
+    """One pass over the orders that need something now. Safe to repeat at any time."""
+    now = now or utcnow()
+    rules = rules or Rules()
+    report = SweepReport()
+    await _expire(session, now, report, limit)
+    await _waves(session, now, rules, report, limit)
+    await _reminders(session, now, report)
+    await _unconfirmed(session, now, rules, report)
+    return report

@@ -1,0 +1,173 @@
+"""A volunteer's profile: skills, availability, quiet hours, distance, languages, pause;
+and the coordinator's "verified" mark. Only verified, unpaused volunteers are nudged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import members
+from core.db import utcnow
+from core.errors import N_, DomainError, InvalidInput, NotFound
+from core.languages import LANGUAGES
+from core.matching import PARTS, cell_of, skill_bit, slot_bit
+from core.models import Category, Member, VolunteerProfile
+
+DISTANCES_M: tuple[int, ...] = (500, 1000, 2000, 5000)
+# Quiet hours offered as buttons: (start, end) in minutes after local midnight.
+QUIET_CHOICES: dict[str, tuple[int | None, int | None]] = {
+    "none": (None, None),
+    "night": (21 * 60, 8 * 60),
+    "evening": (19 * 60, 9 * 60),
+}
+DAYS = 7
+
+
+class CoordinatorOnly(DomainError):
+    key = N_("Only a coordinator can do that.")
+
+
+class NotAVolunteer(DomainError):
+    key = N_("This is for volunteers. You can become one in “👤 My details”.")
+
+
+async def profile(session: AsyncSession, member_id: int) -> VolunteerProfile:
+    """The member's profile, created with sensible defaults the first time (every day,
+    every part, 2 km, their own language), and the home point refreshed from the member."""
+    member = await members.get_member(session, member_id)
+    if not member.is_volunteer:
+        raise NotAVolunteer()
+    row = await session.get(VolunteerProfile, member_id)
+    if row is None:
+        everything = sum(slot_bit(d, p) for d in range(DAYS) for p in range(len(PARTS)))
+        row = VolunteerProfile(
+            member_id=member_id,
+            availability=everything,
+            max_distance_m=2000,
+            languages=[member.language] if member.language else [],
+        )
+        session.add(row)
+    _locate(row, member)
+    await session.flush()
+    return row
+
+
+def _locate(row: VolunteerProfile, member: Member) -> None:
+    row.branch_id = member.branch_id
+    if member.home_latitude is not None and member.home_longitude is not None:
+        row.latitude, row.longitude = member.home_latitude, member.home_longitude
+        row.cell = cell_of(member.home_latitude, member.home_longitude)
+    row.updated_at = utcnow()
+
+
+def skills_of(row: VolunteerProfile) -> set[int]:
+    return {bit for bit in range(1, 63) if row.skills & (1 << bit)}
+
+
+async def toggle_skill(session: AsyncSession, member_id: int, category_id: int) -> VolunteerProfile:
+    if await session.get(Category, category_id) is None:
+        raise NotFound()
+    row = await profile(session, member_id)
+    row.skills ^= skill_bit(category_id)
+    return row
+
+
+def available(row: VolunteerProfile, day: int, part: int) -> bool:
+    return bool(row.availability & slot_bit(day, part))
+
+
+async def toggle_slot(
+    session: AsyncSession, member_id: int, day: int, part: int
+) -> VolunteerProfile:
+    if not (0 <= day < DAYS and 0 <= part < len(PARTS)):
+        raise InvalidInput()
+    row = await profile(session, member_id)
+    row.availability ^= slot_bit(day, part)
+    return row
+
+
+async def set_distance(session: AsyncSession, member_id: int, metres: int) -> VolunteerProfile:
+    if metres not in DISTANCES_M:
+        raise InvalidInput()
+    row = await profile(session, member_id)
+    row.max_distance_m = metres
+    return row
+
+
+async def set_quiet(session: AsyncSession, member_id: int, choice: str) -> VolunteerProfile:
+    if choice not in QUIET_CHOICES:
+        raise InvalidInput()
+    row = await profile(session, member_id)
+    row.quiet_start, row.quiet_end = QUIET_CHOICES[choice]
+    return row
+
+
+def quiet_choice(row: VolunteerProfile) -> str:
+    for name, span in QUIET_CHOICES.items():
+        if (row.quiet_start, row.quiet_end) == span:
+            return name
+    return "none"
+
+
+async def toggle_language(session: AsyncSession, member_id: int, language: str) -> VolunteerProfile:
+    if language not in LANGUAGES:
+        raise InvalidInput()
+    row = await profile(session, member_id)
+    spoken = list(row.languages or [])
+    row.languages = (
+        [x for x in spoken if x != language]
+        if language in spoken
+        else [
+            *spoken,
+            language,
+        ]
+    )
+    return row
+
+
+async def set_paused(session: AsyncSession, member_id: int, paused: bool) -> VolunteerProfile:
+    row = await profile(session, member_id)
+    row.paused = paused
+    return row
+
+
+async def _coordinator(session: AsyncSession, member_id: int) -> Member:
+    coordinator = await members.get_member(session, member_id)
+    if not coordinator.is_coordinator:
+        raise CoordinatorOnly()
+    return coordinator
+
+
+@dataclass(frozen=True)
+class Unverified:
+    member_id: int
+    name: str
+
+
+async def awaiting_verification(session: AsyncSession, coordinator_id: int) -> list[Unverified]:
+    """Volunteers of the coordinator's branch not yet verified, oldest first."""
+    coordinator = await _coordinator(session, coordinator_id)
+    rows = await session.execute(
+        select(Member.id, Member.name)
+        .where(
+            Member.is_volunteer.is_(True),
+            Member.verified.is_(False),
+            Member.erased_at.is_(None),
+            Member.branch_id == coordinator.branch_id,
+        )
+        .order_by(Member.created_at, Member.id)
+        .limit(20)
+    )
+    return [Unverified(*row) for row in rows]
+
+
+async def verify(session: AsyncSession, coordinator_id: int, member_id: int) -> Member:
+    """Mark a volunteer verified (again: no change). Coordinators of the same branch only."""
+    coordinator = await _coordinator(session, coordinator_id)
+    volunteer = await members.get_member(session, member_id)
+    if not volunteer.is_volunteer or volunteer.branch_id != coordinator.branch_id:
+        raise NotFound()
+    volunteer.verified = True
+    return volunteer
