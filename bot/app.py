@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands import set_commands
 from bot.conversations import onboarding
-from bot.handlers import common, fallback, orders, passbook, privacy
+from bot.handlers import common, fallback, orders, passbook, privacy, volunteer
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import MemberMiddleware, UnitOfWorkMiddleware
 from bot.retry import RetryMiddleware
+from bot.scheduler import Background, start_background
 from bot.storage import SqlStorage
 from core.config import OFFICIAL_API_URL, Settings
 from core.db import create_engine, session_factory, transaction
@@ -62,15 +63,21 @@ class App:
     engine: AsyncEngine
     dispatcher: Dispatcher
     i18n: I18n
+    background: Background | None = None
 
     async def on_startup(self, bot: Bot) -> None:
         await set_commands(bot, self.i18n)
         async with transaction(session_factory(self.engine), write=True) as session:
             forgotten = await forget_old_updates(session)
+        self.background = start_background(
+            bot, session_factory(self.engine), self.i18n, self.settings.database_url
+        )
         me = await bot.me()
         log_event(log, "bot started", username=me.username, old_updates_forgotten=forgotten)
 
     async def close(self) -> None:
+        if self.background is not None:
+            await self.background.stop()
         # The routers are module-level; release them so a new app (a restart in the same
         # process, the next test) can attach them again.
         for router in self.dispatcher.sub_routers:
@@ -95,6 +102,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.include_routers(common.router, privacy.router, onboarding.router)
     dispatcher.include_router(orders.router)
     dispatcher.include_router(passbook.router)
+    dispatcher.include_router(volunteer.router)
     dispatcher.include_router(fallback.router)
     app = App(settings, engine, dispatcher, i18n)
     dispatcher.startup.register(app.on_startup)

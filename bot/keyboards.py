@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot import labels
+from bot import labels, volunteer_ui
 from core.languages import LANGUAGES, NATIVE_NAMES
 
 Row = Sequence[str | KeyboardButton]
@@ -44,6 +44,7 @@ def main_menu() -> ReplyKeyboardMarkup:
     return reply_keyboard(
         [
             [str(labels.MENU_ASK)],
+            [str(volunteer_ui.MENU_VOLUNTEER)],
             [str(labels.MENU_MY_ORDERS), str(labels.MENU_ASK_FOR_OTHER)],
             [str(labels.MENU_PASSBOOK)],
             [str(labels.MENU_FAMILY), str(labels.MENU_MY_DETAILS)],

@@ -1,0 +1,165 @@
+"""The outbox sender: delivers queued messages within Telegram's limits.
+
+At most `rate` messages a second overall and one a second per chat; a 429 puts the
+message back with its `retry_after` and pauses everything that long; a 403 marks the
+member as having blocked the bot. Each message is marked sent (with its message id) in a
+transaction of its own right after Telegram answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.utils.i18n import I18n
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import volunteer_ui
+from bot.middlewares import PLATFORM
+from core import outbox
+from core.ledger import atomically
+from core.logs import log_event
+from core.models import BlockedMember, Identity, Member
+
+log = logging.getLogger("timebank.sender")
+
+
+class Sender:
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        i18n: I18n,
+        *,
+        rate: float = 29.0,
+        per_chat: float = 1.0,
+        batch: int = 60,
+        idle: float = 0.25,
+    ) -> None:
+        self.bot, self.sessions, self.i18n = bot, sessions, i18n
+        self.interval = 1.0 / rate
+        self.per_chat = per_chat
+        self.batch = batch
+        self.idle = idle
+        self._next = 0.0
+        self._chat_free: dict[str, float] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.sent = 0
+        self.throttled = 0
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if not await self.drain_once():
+                    await asyncio.sleep(self.idle)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # keep delivering whatever one message did
+                log_event(log, "sender error", logging.ERROR, error=repr(error))
+                await asyncio.sleep(1)
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due messages and deliver them, paced. Returns how many."""
+        async with self.sessions() as session:
+            if not await outbox.has_due(session):
+                return 0
+        claimed = await atomically(self.sessions, lambda s: outbox.claim(s, limit=self.batch))
+        loop = asyncio.get_running_loop()
+        for row in claimed:
+            now = loop.time()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            task = asyncio.create_task(self._deliver(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        return len(claimed)
+
+    async def _prepare(
+        self, row: outbox.Claimed
+    ) -> tuple[str | None, volunteer_ui.Send | volunteer_ui.Edit | None]:
+        async with self.sessions() as session:
+            member = await session.get(Member, row.member_id)
+            chat = await session.scalar(
+                select(Identity.external_id).where(
+                    Identity.member_id == row.member_id, Identity.platform == PLATFORM
+                )
+            )
+            blocked = await session.get(BlockedMember, row.member_id)
+            if member is None or chat is None or blocked is not None:
+                return None, None
+            language = member.language
+            if language not in self.i18n.available_locales:
+                language = self.i18n.default_locale
+            with self.i18n.context(), self.i18n.use_locale(language):
+                return chat, await volunteer_ui.render(session, row, member)
+
+    async def _deliver(self, row: outbox.Claimed) -> None:
+        chat, message = await self._prepare(row)
+        if chat is None or message is None:
+            await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, "nothing"))
+            return
+        loop = asyncio.get_running_loop()
+        if isinstance(message, volunteer_ui.Send):
+            wait = self._chat_free.get(chat, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._chat_free[chat] = loop.time() + self.per_chat
+        try:
+            if isinstance(message, volunteer_ui.Edit):
+                with contextlib.suppress(TelegramBadRequest):
+                    await self.bot.edit_message_text(
+                        text=message.text,
+                        chat_id=int(message.chat_id),
+                        message_id=message.message_id,
+                        reply_markup=None,
+                    )
+                message_id = message.message_id
+            else:
+                sent = await self.bot.send_message(
+                    int(chat), message.text, reply_markup=message.markup
+                )
+                message_id = sent.message_id
+        except TelegramRetryAfter as retry:
+            self.throttled += 1
+            after = float(retry.retry_after)
+            self._next = max(self._next, loop.time() + after)
+            await atomically(
+                self.sessions,
+                lambda s: outbox.retry_later(
+                    s, row.id, after=after, error="429", attempts=row.attempts
+                ),
+            )
+            return
+        except TelegramForbiddenError:
+            await atomically(
+                self.sessions, lambda s: outbox.mark_blocked(s, row.id, row.member_id, PLATFORM)
+            )
+            log_event(log, "member blocked the bot", member=row.member_id)
+            return
+        except TelegramBadRequest as bad:
+            why = str(bad)
+            await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, why))
+            return
+        except Exception as failure:
+            why = repr(failure)
+            await atomically(
+                self.sessions,
+                lambda s: outbox.retry_later(
+                    s, row.id, after=2.0**row.attempts, error=why, attempts=row.attempts
+                ),
+            )
+            return
+        self.sent += 1
+        await atomically(self.sessions, lambda s: outbox.mark_sent(s, row.id, chat, message_id))

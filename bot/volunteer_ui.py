@@ -1,0 +1,341 @@
+"""What volunteers, requesters and coordinators see of matching: button payloads, labels,
+and the texts of every outbox message (rendered in the reader's language at send time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversations.request_help import (
+    category_text,
+    description_text,
+    duration_text,
+    language,
+)
+from core import helping
+from core.errors import DomainError
+from core.models import Branch, Category, Member, Nudge, Order, OutboxMessage
+
+MENU_VOLUNTEER = __("🤝 Volunteering")
+ACCEPT = __("✅ Accept")
+NOT_THIS_TIME = __("Not this time")
+DONE = __("✔️ Done")
+HAND_BACK = __("↩️ I cannot go after all")
+HAND_BACK_YES = __("Yes, give it back")
+SOMETHING_WRONG = __("⚠️ Something is wrong")
+AS_ESTIMATED = __("As estimated ({duration})")
+OTHER_TIME = __("✏️ Other")
+SKIP_THANKS = __("Skip")
+CONFIRM_FOR_THEM = __("✅ Confirm as done")
+PAUSE = __("⏸ Pause nudges")
+RESUME = __("▶️ Resume nudges")
+SKILLS = __("🧰 What I can help with")
+TIMES = __("📅 When I am free")
+DISTANCE = __("📏 How far I will go")
+QUIET = __("🌙 Quiet hours")
+LANGUAGES = __("🗣 Languages I speak")
+TO_VERIFY = __("✅ Volunteers to verify")
+BACK_TO_PROFILE = __("⬅️ Back")
+QUIET_NAMES = {
+    "none": __("No quiet hours"),
+    "night": __("21:00 – 8:00"),
+    "evening": __("19:00 – 9:00"),
+}
+DONE_MINUTES = (30, 60, 90, 120)
+
+
+class NudgeAnswer(CallbackData, prefix="ndg"):
+    nudge_id: int
+    accept: bool
+
+
+class OrderStep(CallbackData, prefix="ostep"):
+    """done | minutes | other | back | back_yes | wrong | relay | stars | thanks_skip."""
+
+    action: str
+    order_id: int
+    value: int = 0
+
+
+class ProfileStep(CallbackData, prefix="vol"):
+    """view | skills | skill | times | slot | distance | dist | quiet | q | langs | lang |
+    pause | resume | verify_list | verify."""
+
+    action: str
+    value: int = 0
+    text: str = ""
+
+
+def when_of(order: Order, branch: Branch) -> str:
+    start = order.window_start or order.created_at
+    local = start.astimezone(ZoneInfo(branch.time_zone))
+    return (
+        format_skeleton("MMMMEd", local, locale=language())
+        + " "
+        + format_skeleton("Hm", local, locale=language())
+    )
+
+
+def distance_text(metres: int) -> str:
+    if metres < 1000:
+        return _("{metres} m").format(metres=max(100, round(metres, -2)))
+    km = format_decimal(round(metres / 1000, 1), locale=language())
+    return _("{km} km").format(km=km)
+
+
+def stars(n: int) -> str:
+    return "⭐" * n
+
+
+@dataclass(frozen=True)
+class Send:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    chat_id: str
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    order: Order
+    category: Category
+    branch: Branch
+    requester: Member
+    beneficiary: Member
+    volunteer: Member | None
+
+
+async def facts(session: AsyncSession, order_id: int) -> OrderFacts:
+    order = await session.get(Order, order_id)
+    assert order is not None
+    category = await session.get(Category, order.category_id)
+    branch = await session.get(Branch, order.branch_id)
+    requester = await session.get(Member, order.requester_id)
+    beneficiary = await session.get(Member, order.beneficiary_id)
+    volunteer = await session.get(Member, order.volunteer_id) if order.volunteer_id else None
+    assert category and branch and requester and beneficiary
+    return OrderFacts(order, category, branch, requester, beneficiary, volunteer)
+
+
+def summary(f: OrderFacts) -> list[str]:
+    return [
+        f"<b>{escape(category_text(f.category))}</b>",
+        "🕒 " + when_of(f.order, f.branch),
+        "⏳ " + _("About {duration}").format(duration=duration_text(f.order.estimated_minutes)),
+    ]
+
+
+def accepted_text(f: OrderFacts) -> str:
+    lines = [_("🙏 Thank you! It is yours."), *summary(f)]
+    lines.append("🏠 " + escape(f.order.address or _("At the location that was shared")))
+    lines.append("👤 " + escape(f.beneficiary.name))
+    description = description_text(f.order.description, f.order.voice_file_id)
+    if description:
+        lines.append(description)
+    return "\n".join(lines)
+
+
+def volunteer_buttons(f: OrderFacts) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    buttons.button(
+        text=_("💬 Message {name}").format(name=f.requester.name),
+        callback_data=OrderStep(action="relay", order_id=f.order.id),
+    )
+    buttons.button(text=str(DONE), callback_data=OrderStep(action="done", order_id=f.order.id))
+    buttons.button(text=str(HAND_BACK), callback_data=OrderStep(action="back", order_id=f.order.id))
+    buttons.adjust(1)
+    return buttons.as_markup()
+
+
+def minutes_buttons(f: OrderFacts) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    estimate = f.order.estimated_minutes
+    buttons.button(
+        text=str(AS_ESTIMATED).format(duration=duration_text(estimate)),
+        callback_data=OrderStep(action="minutes", order_id=f.order.id, value=estimate),
+    )
+    for minutes in DONE_MINUTES:
+        buttons.button(
+            text=duration_text(minutes),
+            callback_data=OrderStep(action="minutes", order_id=f.order.id, value=minutes),
+        )
+    buttons.button(
+        text=str(OTHER_TIME), callback_data=OrderStep(action="other", order_id=f.order.id)
+    )
+    buttons.adjust(1, 2, 2, 1)
+    return buttons.as_markup()
+
+
+def stars_buttons(order_id: int, *, wrong: bool = True) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    for n in (5, 4, 3, 2, 1):
+        buttons.button(
+            text=stars(n), callback_data=OrderStep(action="stars", order_id=order_id, value=n)
+        )
+    if wrong:
+        buttons.button(
+            text=str(SOMETHING_WRONG), callback_data=OrderStep(action="wrong", order_id=order_id)
+        )
+    buttons.adjust(1)
+    return buttons.as_markup()
+
+
+def relay_button(order_id: int, name: str) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    buttons.button(
+        text=_("💬 Message {name}").format(name=name),
+        callback_data=OrderStep(action="relay", order_id=order_id),
+    )
+    return buttons.as_markup()
+
+
+def coordinator_confirm(order_id: int) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    buttons.button(
+        text=str(CONFIRM_FOR_THEM),
+        callback_data=OrderStep(action="stars", order_id=order_id, value=0),
+    )
+    return buttons.as_markup()
+
+
+def balance_text(minutes: int | None) -> str:
+    return _("Your balance: {balance}").format(balance=duration_text(minutes or 0))
+
+
+def error_text(error: DomainError) -> str:
+    return _(error.key).format(**error.params)
+
+
+async def render(
+    session: AsyncSession, row: OutboxMessage | object, member: Member
+) -> Send | Edit | None:
+    """The message an outbox row stands for, in the current locale; None: nothing to send."""
+    kind, payload = row.kind, row.payload
+    if kind == "nudge":
+        nudge = await session.get(Nudge, payload["nudge_id"])
+        if nudge is None:
+            return None
+        f = await facts(session, nudge.order_id)
+        if f.order.status != "open":
+            return None  # taken or gone before it went out: say nothing
+        lines = [_("🔔 Someone near you would like help"), *summary(f)]
+        lines.insert(3, "📍 " + _("About {distance} from you").format(
+            distance=distance_text(nudge.distance_m)))  # fmt: skip
+        description = description_text(f.order.description, f.order.voice_file_id)
+        if description:
+            lines.append(description)
+        buttons = InlineKeyboardBuilder()
+        buttons.button(text=str(ACCEPT), callback_data=NudgeAnswer(nudge_id=nudge.id, accept=True))
+        buttons.button(
+            text=str(NOT_THIS_TIME), callback_data=NudgeAnswer(nudge_id=nudge.id, accept=False)
+        )
+        return Send("\n".join(lines), buttons.as_markup())
+    if kind in ("nudge_taken", "nudge_closed"):
+        nudge = await session.get(Nudge, payload["nudge_id"])
+        sent = await session.get(OutboxMessage, nudge.outbox_id) if nudge else None
+        if sent is None or sent.message_id is None or sent.chat_id is None:
+            return None
+        error = helping.AlreadyTaken() if kind == "nudge_taken" else helping.NoLongerNeeded()
+        return Edit(sent.chat_id, sent.message_id, "🙏 " + error_text(error))
+    f = await facts(session, payload["order_id"])
+    volunteer = escape(f.volunteer.name) if f.volunteer else ""
+    what = escape(category_text(f.category))
+    when = when_of(f.order, f.branch)
+    if kind == "coming":
+        text = _("🤝 Good news: {name} is coming to help with {category}, {when}.").format(
+            name=volunteer, category=what, when=when
+        )
+        return Send(text, relay_button(f.order.id, f.volunteer.name) if f.volunteer else None)
+    if kind == "expired":
+        return Send(
+            _(
+                "😔 I am sorry: nobody was free in time for {category}. "
+                "You are very welcome to ask again."
+            ).format(category=what)
+        )
+    if kind == "handed_back":
+        return Send(
+            _(
+                "{category}, {when}: the volunteer can no longer come. "
+                "I am looking for someone else."
+            ).format(category=what, when=when)
+        )
+    if kind == "escalated":
+        return Send(
+            _(
+                "📣 Nobody has said yes yet to {category} for {name}, {when}. "
+                "Could you find someone?"
+            ).format(category=what, name=escape(f.beneficiary.name), when=when)
+        )
+    if kind == "reminder":
+        first = _("⏰ In about an hour:") if payload.get("soon") else _("⏰ Coming up:")
+        lines = [first, f"<b>{what}</b>", "🕒 " + when]
+        if member.id == f.order.volunteer_id:
+            lines.append("🏠 " + escape(f.order.address or ""))
+            lines.append("👤 " + escape(f.beneficiary.name))
+        elif f.volunteer:
+            lines.append(_("🤝 {name} is coming to help").format(name=volunteer))
+        return Send("\n".join(lines))
+    if kind == "confirm_ask":
+        minutes = f.order.actual_minutes or f.order.estimated_minutes
+        return Send(
+            _("✔️ {name} says the help with {category} is done: {duration}. How was it?").format(
+                name=volunteer, category=what, duration=duration_text(minutes)
+            ),
+            stars_buttons(f.order.id),
+        )
+    if kind == "receipt":
+        minutes = f.order.actual_minutes or f.order.estimated_minutes
+        if member.id == f.order.volunteer_id:
+            first = _("🎉 Thank you! {duration} for {category} are now in your passbook.")
+        else:
+            first = _("✅ {category} is confirmed: {duration} paid.")
+        text = first.format(duration=duration_text(minutes), category=what)
+        return Send(text + "\n" + balance_text(await helping.balance(session, member.id)))
+    if kind == "thanks":
+        progress = await helping.progress(session, f.order.id)
+        sender = await session.get(Member, payload["from"])
+        return Send(
+            _("💌 {name} says thank you: {text}").format(
+                name=escape(sender.name if sender else ""),
+                text=escape(progress.thanks if progress else ""),
+            )
+        )
+    if kind == "relay":
+        sender = await session.get(Member, payload["from"])
+        name = sender.name if sender else ""
+        return Send(
+            f"💬 <b>{escape(name)}</b>: {escape(payload['text'])}",
+            relay_button(f.order.id, name),
+        )
+    if kind == "dispute":
+        by = await session.get(Member, payload["by"])
+        return Send(
+            _(
+                "⚠️ {name} says something is wrong with {category}, {when}. Please look into it."
+            ).format(name=escape(by.name if by else ""), category=what, when=when),
+            coordinator_confirm(f.order.id),
+        )
+    if kind == "unconfirmed":
+        return Send(
+            _("🕓 {category} for {name} was done but nobody has confirmed it yet.").format(
+                category=what, name=escape(f.beneficiary.name)
+            ),
+            coordinator_confirm(f.order.id),
+        )
+    return None
