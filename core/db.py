@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import DateTime, TypeDecorator
 
 T = TypeVar("T")
@@ -58,9 +59,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     A transaction opened with `transaction(..., write=True)` starts with BEGIN IMMEDIATE on
     SQLite, so a writer queues for the write lock up front instead of failing with
     "database is locked" when a read transaction tries to upgrade.
+
+    aiosqlite runs each connection in a thread of its own, and every call into it is a hop
+    there and back (tens of microseconds), so on SQLite BEGIN goes to the driver in one call,
+    and a connection comes back to the pool without the ROLLBACK the pool would send after
+    every COMMIT: `_reset` rolls back only a connection still inside a transaction.
     """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -77,13 +84,32 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(connection: Any) -> None:
             immediate = connection.get_execution_options().get(WRITE_OPTION)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+            dialect = connection.dialect
+            try:
+                connection.connection.dbapi_connection.run_async(
+                    lambda driver: driver.execute_fetchall(statement)
+                )
+            except dialect.loaded_dbapi.Error as error:
+                raise _driver_error(dialect, error, statement, ()) from error
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+                dbapi_connection.rollback()
 
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def _driver_error(
+    dialect: Dialect, error: Exception, statement: str, parameters: Sequence[Any]
+) -> DBAPIError:
+    """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …)."""
+    return DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
