@@ -70,7 +70,7 @@ class App:
         async with transaction(session_factory(self.engine), write=True) as session:
             forgotten = await forget_old_updates(session)
         self.background = start_background(
-            bot, session_factory(self.engine), self.i18n, self.settings.database_url
+            bot, session_factory(self.engine), self.i18n, self.settings
         )
         me = await bot.me()
         log_event(log, "bot started", username=me.username, old_updates_forgotten=forgotten)

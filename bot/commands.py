@@ -18,6 +18,7 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="start", description=_("Sign up or open the menu")),
         BotCommand(command="ask", description=_("Ask for help")),
         BotCommand(command="myorders", description=_("My requests for help")),
+        BotCommand(command="passbook", description=_("My passbook of time credits")),
         BotCommand(command="askfor", description=_("Ask for help for someone else")),
         BotCommand(command="family", description=_("Link with your family")),
         BotCommand(command="help", description=_("What I can do")),

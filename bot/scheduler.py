@@ -1,8 +1,8 @@
 """Background work of a bot process: the sweep (APScheduler, persistent job store in the
 app's database) and the outbox sender (a loop of its own).
 
-`TIMEBANK_SWEEP_SECONDS` sets the sweep's interval (default 30; 0 turns the scheduled sweep
-off, for tests that drive the sweep themselves).
+`Settings.sweep_seconds` (TIMEBANK_SWEEP_SECONDS) sets the sweep's interval; 0 turns the
+scheduled sweep off, for tests that drive the sweep themselves.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import Sender
 from core import nudges
+from core.config import Settings
 from core.ledger import atomically
 from core.logs import log_event
 
@@ -63,14 +63,14 @@ class Background:
 
 
 def start_background(
-    bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n, database_url: str
+    bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n, settings: Settings
 ) -> Background:
     _current["sessions"] = sessions
-    seconds = int(os.environ.get("TIMEBANK_SWEEP_SECONDS", "30"))
+    seconds = settings.sweep_seconds
     scheduler = None
     if seconds > 0:
         scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=sync_url(database_url))}
+            jobstores={"default": SQLAlchemyJobStore(url=sync_url(settings.database_url))}
         )
         scheduler.add_job(
             run_sweep,

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     demo_port: int = 8080
     log_level: str = "INFO"
     max_open_orders: int = Field(default=3, ge=1)
+    sweep_seconds: int = Field(default=30, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,7 @@ def help_text() -> str:
         "/ask – ask for help\n"
         "/askfor – ask for help for someone else\n"
         "/myorders – your requests for help\n"
+        "/passbook – your time credits\n"
         "/family – link with your family\n"
         "/language – change my language\n"
         "/mydata – see everything we keep about you\n"
