@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import PoolResetState
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import DateTime, TypeDecorator
 
 T = TypeVar("T")
@@ -110,6 +115,75 @@ def _driver_error(
 ) -> DBAPIError:
     """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …)."""
     return DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A statement compiled for one dialect, with the converter of each positional parameter."""
+
+    compiled: SQLCompiler
+    sql: str
+    parameters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+    @classmethod
+    def compile(cls, dialect: Dialect, statement: Executable, keys: tuple[str, ...]) -> _Prepared:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        assert isinstance(compiled, SQLCompiler)
+        if (
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.post_compile_params
+            or compiled.literal_execute_params
+            or compiled.positiontup is None
+        ):
+            raise ValueError(f"run this statement with Connection.execute: {compiled}")
+        parameters = tuple(
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup
+        )
+        return cls(compiled, compiled.string, parameters)
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        given = self.compiled.construct_params(params, escape_names=False)
+        return tuple(
+            given[name] if convert is None else convert(given[name])
+            for name, convert in self.parameters
+        )
+
+
+_prepared: WeakKeyDictionary[Dialect, dict[tuple[Executable, tuple[str, ...]], _Prepared]] = (
+    WeakKeyDictionary()
+)
+
+
+async def fetch_rows(
+    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """Execute a Core statement in the connection's transaction and return its rows.
+
+    On PostgreSQL this is `conn.execute(statement, params)`. On SQLite, SQLAlchemy spends up
+    to four hops to aiosqlite's thread on a statement (cursor, execute, fetch, close) and as
+    long again in its own Python (cache key, execution context, result); here the statement
+    is compiled once per engine and parameter names, its parameters converted by their types,
+    and the SQL handed to aiosqlite in one call. Rows hold the driver's values, unconverted:
+    use it for statements whose results are numbers or text. Errors are SQLAlchemy's, as from
+    `conn.execute`; engine events and echo do not see these statements.
+    """
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        result = await conn.execute(statement, params)
+        return result.all() if result.returns_rows else []
+    keys = tuple(params)
+    per_dialect = _prepared.setdefault(dialect, {})
+    prepared = per_dialect.get((statement, keys))
+    if prepared is None:
+        prepared = per_dialect[statement, keys] = _Prepared.compile(dialect, statement, keys)
+    values = prepared.values(params)
+    driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        return await driver.execute_fetchall(prepared.sql, values)
+    except dialect.loaded_dbapi.Error as error:
+        raise _driver_error(dialect, error, prepared.sql, values) from error
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, insert, select, true
+from sqlalchemy import ColumnElement, Insert, Select, bindparam, exists, insert, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.db import utcnow
+from core.db import fetch_rows, utcnow
 from core.ledger import inputs
 from core.ledger.accounts import get_account, issuance_account
 from core.ledger.balances import balances_after, move, move_params, move_statement
@@ -37,7 +37,6 @@ transactions = LedgerTransaction.__table__
 entries = LedgerEntry.__table__
 
 _insert_transaction = InsertOnce(transactions)
-_INSERT_ENTRIES = insert(entries)
 _TRANSACTION_COLUMNS = (
     transactions.c.id,
     transactions.c.kind,
@@ -108,19 +107,29 @@ async def complete(
     """Move the balances, then write the entries with the balances they left behind."""
     balances = await move(conn, request.legs, unhold)
     posting = _posting(transaction_id, request, now, balances)
-    await conn.execute(
-        _INSERT_ENTRIES,
+    params = {"tx": transaction_id}
+    for i, entry in enumerate(posting.entries):
+        params.update(
+            {f"a{i}": entry.account_id, f"d{i}": entry.amount, f"b{i}": entry.balance_after}
+        )
+    await fetch_rows(conn, _entries_statement(len(posting.entries)), params)
+    return posting
+
+
+@cache
+def _entries_statement(legs: int) -> Insert:
+    """One INSERT of a posting's entries: leg i moves d<i> minutes on a<i>, leaving b<i>."""
+    return insert(entries).values(
         [
             {
-                "transaction_id": transaction_id,
-                "account_id": entry.account_id,
-                "amount": entry.amount,
-                "balance_after": entry.balance_after,
+                "transaction_id": bindparam("tx"),
+                "account_id": bindparam(f"a{i}"),
+                "amount": bindparam(f"d{i}"),
+                "balance_after": bindparam(f"b{i}"),
             }
-            for entry in posting.entries
-        ],
+            for i in range(legs)
+        ]
     )
-    return posting
 
 
 def _posting(
@@ -187,7 +196,11 @@ def _posting_in_one_statement(legs: int) -> Select:
 
 
 async def record(conn: AsyncConnection, request: PostingRequest) -> Posting:
-    """Record a posting once: claim its key, move the balances, write the entries."""
+    """Record a posting once: claim its key, move the balances, write the entries.
+
+    PostgreSQL does it in one statement. SQLite has no data-modifying CTEs, so it sends the
+    three statements, each in one call to aiosqlite's thread (see `fetch_rows`).
+    """
     now = utcnow()
     if conn.dialect.name == "postgresql":
         return await _record_in_one_statement(conn, request, now)
@@ -202,7 +215,7 @@ async def _record_in_one_statement(
 ) -> Posting:
     params: dict[str, object] = {f"t_{k}": v for k, v in _claim_values(request, now).items()}
     params.update(move_params(request.legs))
-    rows = (await conn.execute(_posting_in_one_statement(len(request.legs)), params)).all()
+    rows = await fetch_rows(conn, _posting_in_one_statement(len(request.legs)), params)
     if not rows:
         return await replay(conn, request)
     moved = {account_id: balance for _, account_id, balance in rows if account_id is not None}

@@ -1,19 +1,70 @@
-"""How the ledger meets the SQLite driver: transactions begun, connections handed back."""
+"""How the ledger meets the driver: calls per posting, driver errors, connections handed back."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from core.db import WRITE_OPTION, is_retryable
+import core.ledger.postings
+from core.db import WRITE_OPTION, fetch_rows, is_retryable
+from core.ledger import PostingKind, balance_of, get_posting, transfer
+from core.ledger.tables import LedgerAccount
+
+accounts = LedgerAccount.__table__
 
 
 @pytest.fixture
 def sqlite_only(ledger_database):
     if ledger_database.is_postgresql:
         pytest.skip("about SQLite and aiosqlite")
+
+
+async def test_a_posting_is_five_calls_into_aiosqlites_thread(world, sqlite_only, caplog):
+    branch = await world.branch()
+    alice = await world.account(branch, granted=10)
+    bob = await world.account(branch)
+    caplog.set_level(logging.DEBUG, logger="aiosqlite")
+    caplog.clear()
+    await world.run(lambda s: transfer(s, alice, bob, 1, kind=PostingKind.GIFT, key="k"))
+    calls = [record.args for record in caplog.records if record.getMessage().startswith("exec")]
+    # BEGIN IMMEDIATE; claim the key; move the balances; write the entries; COMMIT. Each
+    # call is a hop to the driver's thread and back, the main cost of a posting on SQLite.
+    assert len(calls) == 5, calls
+
+
+async def test_driver_errors_are_raised_as_sqlalchemy_errors(world):
+    branch = await world.branch()
+    alice = await world.account(branch, granted=10)
+    breach = update(accounts).where(accounts.c.id == bindparam("account")).values(held=-1)
+
+    async def break_a_constraint(session):
+        await fetch_rows(await session.connection(), breach, {"account": alice})
+
+    with pytest.raises(IntegrityError):
+        await world.run(break_a_constraint)
+    assert (await world.read(lambda s: balance_of(s, alice))).held == 0
+
+
+async def test_values_are_written_as_sqlalchemy_writes_them(world, sqlite_only, monkeypatch):
+    on_the_second = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    monkeypatch.setattr(core.ledger.postings, "utcnow", lambda: on_the_second)
+    branch = await world.branch()
+    alice = await world.account(branch, granted=10)
+    bob = await world.account(branch)
+    posting = await world.run(lambda s: transfer(s, alice, bob, 1, kind=PostingKind.GIFT, key="k"))
+    stored = await world.read(
+        lambda s: s.scalar(
+            text("SELECT created_at FROM ledger_transactions WHERE id = :id"), {"id": posting.id}
+        )
+    )
+    # SQLAlchemy's text form for SQLite, microseconds included, not sqlite3's own adapter's.
+    assert stored == "2030-01-02 03:04:05.000000"
+    assert (await world.read(lambda s: get_posting(s, posting.id))).created_at == on_the_second
 
 
 async def test_a_locked_database_at_begin_is_a_retryable_error(engine, sqlite_only):
