@@ -11,7 +11,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +19,7 @@ from bot.commands import set_commands
 from bot.conversations import onboarding
 from bot.handlers import common, fallback, orders, passbook, privacy, volunteer
 from bot.i18n import MemberI18nMiddleware, create_i18n
-from bot.middlewares import MemberMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import ChatLockMiddleware, MemberMiddleware, UnitOfWorkMiddleware
 from bot.retry import RetryMiddleware
 from bot.scheduler import Background, start_background
 from bot.storage import SqlStorage
@@ -63,6 +63,7 @@ class App:
     engine: AsyncEngine
     dispatcher: Dispatcher
     i18n: I18n
+    chat_locks: BaseEventIsolation
     background: Background | None = None
 
     async def on_startup(self, bot: Bot) -> None:
@@ -84,7 +85,7 @@ class App:
             router._parent_router = None
         self.dispatcher.sub_routers.clear()
         await self.dispatcher.storage.close()
-        await self.dispatcher.fsm.events_isolation.close()
+        await self.chat_locks.close()
         await self.engine.dispose()
 
 
@@ -92,10 +93,17 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     engine = engine or create_engine(settings.database_url)
     sessions = session_factory(engine)
     storage, isolation = _fsm_backends(settings, SqlStorage(sessions))
-    dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+    # aiogram would read the conversation state before our unit of work begins, in a
+    # session of its own; so its FSM middleware is registered after ours, and the per-chat
+    # lock, which must be taken before the database lock, gets a middleware of its own.
+    dispatcher = Dispatcher(
+        storage=storage, events_isolation=DisabledEventIsolation(), disable_fsm=True
+    )
     dispatcher["coordinators"] = settings.coordinators
     dispatcher["settings"] = settings
+    dispatcher.update.outer_middleware(ChatLockMiddleware(dispatcher.fsm, isolation))
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessions))
+    dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(MemberMiddleware())
     i18n = create_i18n(settings.default_language)
     MemberI18nMiddleware(i18n).setup(dispatcher)
@@ -104,6 +112,6 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.include_router(passbook.router)
     dispatcher.include_router(volunteer.router)
     dispatcher.include_router(fallback.router)
-    app = App(settings, engine, dispatcher, i18n)
+    app = App(settings, engine, dispatcher, i18n, isolation)
     dispatcher.startup.register(app.on_startup)
     return app

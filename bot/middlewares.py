@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +22,21 @@ from core.models import Branch, ProcessedUpdate
 log = logging.getLogger("timebank.updates")
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 PLATFORM = "telegram"
+
+
+class ChatLockMiddleware(BaseMiddleware):
+    """Updates of one chat are handled one at a time, so a double tap cannot race itself."""
+
+    def __init__(self, fsm: FSMContextMiddleware, locks: BaseEventIsolation) -> None:
+        self.fsm = fsm
+        self.locks = locks
+
+    async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
+        context = self.fsm.resolve_event_context(data["bot"], data)
+        if context is None:
+            return await handler(event_, data)
+        async with self.locks.lock(key=context.key):
+            return await handler(event_, data)
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
