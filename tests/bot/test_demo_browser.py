@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.demo import PERSONAS, demo
 from core.config import PROJECT_ROOT, load_settings
-from core.models import Identity, Member
+from core.models import Identity, Member, Order
 from tests.bot.lang import t
 
 CHROMIUM = "/usr/bin/chromium"
@@ -82,10 +82,22 @@ async def test_a_resident_signs_up_in_the_demo_page(
             await pane.locator(".kb-button").first.click()
             await button(t(language, "👤 My details")).wait_for()
             await bubble(name).last.wait_for()
-            shot = tmp_path / f"demo-onboarding-{language}.png"
-            await page.screenshot(path=str(shot))
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, SCREENSHOTS / shot.name)
+            await _save(page, tmp_path / f"demo-onboarding-{language}.png")
+
+            # Asking for help works by tapping only.
+            await button(t(language, "🙋 Ask for help")).click()
+            await bubble(t(language, "What do you need help with?")).wait_for()
+            await pane.locator(".kb-button").first.click()
+            await button(t(language, "Skip ➡️")).click()
+            await button(t(language, "⚡ As soon as possible")).click()
+            await button(t(language, "📍 Share my location")).click()
+            await button(t(language, "1 hour")).click()
+            review = t(language, "Almost done! Please check your request, then tap ✅ Send.")
+            await bubble(review).wait_for()
+            await pane.locator(".inline-button", has_text=t(language, "✅ Send")).last.click()
+            sent = t(language, "✅ Sent! I will let you know as soon as a volunteer says yes.")
+            await bubble(sent).wait_for()
+            await _save(page, tmp_path / f"demo-ask-for-help-{language}.png")
             assert errors == []
         finally:
             await browser.close()
@@ -95,5 +107,14 @@ async def test_a_resident_signs_up_in_the_demo_page(
         member = await session.scalar(
             select(Member).join(Identity).where(Identity.external_id == str(resident_id))
         )
+        orders = (await session.scalars(select(Order).where(Order.requester_id == member.id))).all()
     assert member is not None and member.onboarded_at is not None
     assert (member.name, member.language) == (name, language)
+    assert [(o.status, o.estimated_minutes) for o in orders] == [("open", 60)]
+
+
+async def _save(page, shot: Path) -> None:
+    """A screenshot under the test's folder, copied to test-output/ for people to look at."""
+    await page.screenshot(path=str(shot))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SCREENSHOTS / shot.name)
