@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands import set_commands
 from bot.conversations import onboarding
+from bot.fit import FitMiddleware
 from bot.handlers import common, fallback, orders, passbook, privacy, volunteer
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import ChatLockMiddleware, MemberMiddleware, UnitOfWorkMiddleware
@@ -39,6 +40,7 @@ def create_bot(settings: Settings) -> Bot:
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(RetryMiddleware())
+    session.middleware(FitMiddleware())
     return Bot(
         settings.token,
         session=session,
