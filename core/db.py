@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -111,79 +112,75 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _driver_error(
-    dialect: Dialect, error: Exception, statement: str, parameters: Sequence[Any]
+    dialect: Dialect, error: Exception, statement: str | None, parameters: Sequence[Any]
 ) -> DBAPIError:
     """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …)."""
     return DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error)
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A statement compiled for one dialect, with the converter of each positional parameter."""
+class Prepared:
+    """A Core statement compiled for one dialect, for a driver's own `execute`.
+
+    `values(params)` gives the positional parameters, each converted by its type as
+    SQLAlchemy would (a UTC datetime becomes SQLite's text form, for instance). Results are
+    not converted: meant for statements that return numbers or text.
+    """
 
     compiled: SQLCompiler
     sql: str
-    parameters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
-
-    @classmethod
-    def compile(cls, dialect: Dialect, statement: Executable, keys: tuple[str, ...]) -> _Prepared:
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        assert isinstance(compiled, SQLCompiler)
-        if (
-            compiled.insert_prefetch
-            or compiled.update_prefetch
-            or compiled.post_compile_params
-            or compiled.literal_execute_params
-            or compiled.positiontup is None
-        ):
-            raise ValueError(f"run this statement with Connection.execute: {compiled}")
-        parameters = tuple(
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in compiled.positiontup
-        )
-        return cls(compiled, compiled.string, parameters)
+    converters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
     def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         given = self.compiled.construct_params(params, escape_names=False)
         return tuple(
             given[name] if convert is None else convert(given[name])
-            for name, convert in self.parameters
+            for name, convert in self.converters
         )
 
 
-_prepared: WeakKeyDictionary[Dialect, dict[tuple[Executable, tuple[str, ...]], _Prepared]] = (
-    WeakKeyDictionary()
-)
+_prepared: WeakKeyDictionary[Dialect, dict[Executable, Prepared]] = WeakKeyDictionary()
 
 
-async def fetch_rows(
-    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any]
-) -> Sequence[tuple[Any, ...]]:
-    """Execute a Core statement in the connection's transaction and return its rows.
-
-    On PostgreSQL this is `conn.execute(statement, params)`. On SQLite, SQLAlchemy spends up
-    to four hops to aiosqlite's thread on a statement (cursor, execute, fetch, close) and as
-    long again in its own Python (cache key, execution context, result); here the statement
-    is compiled once per engine and parameter names, its parameters converted by their types,
-    and the SQL handed to aiosqlite in one call. Rows hold the driver's values, unconverted:
-    use it for statements whose results are numbers or text. Errors are SQLAlchemy's, as from
-    `conn.execute`; engine events and echo do not see these statements.
-    """
-    dialect = conn.dialect
-    if dialect.name != "sqlite":
-        result = await conn.execute(statement, params)
-        return result.all() if result.returns_rows else []
-    keys = tuple(params)
+def prepare(dialect: Dialect, statement: Executable) -> Prepared:
+    """`statement` compiled once per dialect; its values must be bind parameters or literals."""
     per_dialect = _prepared.setdefault(dialect, {})
-    prepared = per_dialect.get((statement, keys))
-    if prepared is None:
-        prepared = per_dialect[statement, keys] = _Prepared.compile(dialect, statement, keys)
-    values = prepared.values(params)
+    found = per_dialect.get(statement)
+    if found is not None:
+        return found
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    if (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        or compiled.positiontup is None
+    ):
+        raise ValueError(f"needs SQLAlchemy's execution to run: {compiled}")
+    converters = tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in compiled.positiontup
+    )
+    per_dialect[statement] = found = Prepared(compiled, compiled.string, converters)
+    return found
+
+
+async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on the connection's sqlite3 connection in aiosqlite's thread, in one call.
+
+    `conn.execute` costs up to four hops to that thread and back for each statement
+    (cursor, execute, fetch, close), plus SQLAlchemy's own Python; `work` can run several
+    statements (see `Prepared`) for one hop, inside the connection's current transaction.
+    Errors come out as SQLAlchemy's. aiosqlite's public calls each run one statement, so this
+    queues `work` the way they do, through its `_execute` and `_conn`; the ledger's tests
+    run every posting through here and fail at once if aiosqlite changes them.
+    """
     driver = (await conn.get_raw_connection()).driver_connection
     try:
-        return await driver.execute_fetchall(prepared.sql, values)
-    except dialect.loaded_dbapi.Error as error:
-        raise _driver_error(dialect, error, prepared.sql, values) from error
+        return await driver._execute(work, driver._conn)
+    except sqlite3.Error as error:
+        raise _driver_error(conn.dialect, error, None, ()) from error
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

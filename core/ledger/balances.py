@@ -27,7 +27,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.db import fetch_rows
 from core.errors import DomainError
 from core.ledger.errors import InsufficientCredit, UnknownAccount
 from core.ledger.tables import LedgerAccount
@@ -129,19 +128,20 @@ async def move(
     `unhold` maps an account to held minutes released in the same update (posting a hold).
     """
     statement = move_statement(len(legs), bool(unhold))
-    rows = await fetch_rows(conn, statement, move_params(legs, unhold))
-    moved = {account_id: balance for account_id, balance, _ in rows}
-    return await balances_after(conn, legs, moved)
+    result = await conn.execute(statement, move_params(legs, unhold))
+    return await balances_after(conn, legs, {row.id: row.balance for row in result})
 
 
 async def reserve(conn: AsyncConnection, account_id: int, amount: int) -> None:
     """Set `amount` aside for a hold, if the account's limit allows it."""
-    if not await fetch_rows(conn, _RESERVE, {"account": account_id, "amount": amount}):
+    params = {"account": account_id, "amount": amount}
+    if (await conn.execute(_RESERVE, params)).scalar() is None:
         raise await refusal(conn, account_id, amount)
 
 
 async def release(conn: AsyncConnection, account_id: int, amount: int) -> None:
-    if not await fetch_rows(conn, _RELEASE, {"account": account_id, "amount": amount}):
+    params = {"account": account_id, "amount": amount}
+    if (await conn.execute(_RELEASE, params)).scalar() is None:
         raise UnknownAccount(account_id=account_id)
 
 
@@ -154,8 +154,8 @@ async def refusal(conn: AsyncConnection, account_id: int, needed: int) -> Domain
 
 
 async def read(conn: AsyncConnection, account_id: int) -> Balance | None:
-    rows = await fetch_rows(conn, _READ, {"account": account_id})
-    return Balance(*rows[0]) if rows else None
+    row = (await conn.execute(_READ, {"account": account_id})).first()
+    return None if row is None else Balance(*row)
 
 
 async def balance_of(session: AsyncSession, account_id: int) -> Balance:

@@ -9,7 +9,6 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import fetch_rows
 from core.ledger.errors import IdempotencyConflict
 
 
@@ -33,8 +32,8 @@ class InsertOnce:
         }
 
     async def __call__(self, conn: AsyncConnection, values: dict[str, Any]) -> int | None:
-        rows = await fetch_rows(conn, self._statements[conn.dialect.name], values)
-        return rows[0][0] if rows else None
+        statement = self._statements[conn.dialect.name]
+        return (await conn.execute(statement, values)).scalar()
 
 
 def check_same(stored: str, requested: str) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy import ColumnElement, Insert, Select, bindparam, exists, insert, select, true
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.db import fetch_rows, utcnow
+from core.db import in_sqlite_thread, prepare, utcnow
 from core.ledger import inputs
 from core.ledger.accounts import get_account, issuance_account
 from core.ledger.balances import balances_after, move, move_params, move_statement
@@ -112,7 +114,7 @@ async def complete(
         params.update(
             {f"a{i}": entry.account_id, f"d{i}": entry.amount, f"b{i}": entry.balance_after}
         )
-    await fetch_rows(conn, _entries_statement(len(posting.entries)), params)
+    await conn.execute(_entries_statement(len(posting.entries)), params)
     return posting
 
 
@@ -166,6 +168,16 @@ async def replay(conn: AsyncConnection, request: PostingRequest) -> Posting:
     return posting
 
 
+def _claim_statement(dialect_insert: Callable) -> Insert:
+    """INSERT the transaction row unless its key is taken, RETURNING its id."""
+    return (
+        dialect_insert(transactions)
+        .values({column: bindparam(f"t_{column}") for column in _CLAIM_COLUMNS})
+        .on_conflict_do_nothing()
+        .returning(transactions.c.id)
+    )
+
+
 @cache
 def _posting_in_one_statement(legs: int) -> Select:
     """PostgreSQL: claim the key, move the balances and write the entries in one statement.
@@ -174,13 +186,7 @@ def _posting_in_one_statement(legs: int) -> Select:
     the hot path sends one. When the key is taken, `claimed` is empty and nothing moves;
     when a debit breaks a limit, fewer rows come back and the caller raises (rolling back).
     """
-    claimed = (
-        postgresql.insert(transactions)
-        .values({column: bindparam(f"t_{column}") for column in _CLAIM_COLUMNS})
-        .on_conflict_do_nothing()
-        .returning(transactions.c.id)
-        .cte("claimed")
-    )
+    claimed = _claim_statement(postgresql.insert).cte("claimed")
     moved = move_statement(legs, only_if=exists(claimed.select())).cte("moved")
     written = insert(entries).from_select(
         ["transaction_id", "account_id", "amount", "balance_after"],
@@ -195,32 +201,63 @@ def _posting_in_one_statement(legs: int) -> Select:
     )
 
 
+_CLAIM_ON_SQLITE = _claim_statement(sqlite.insert)
+
+# The transaction's id (None when the key was taken) and the balance after of each account
+# that moved (fewer than the legs when a debit would break a limit).
+Recorded = tuple[int | None, dict[int, int]]
+
+
+def _posting_in_one_call(
+    dialect: Dialect, legs: list[tuple[int, int]], params: dict[str, object]
+) -> Callable[[sqlite3.Connection], Recorded]:
+    """SQLite: the same three steps, run back to back in aiosqlite's thread.
+
+    SQLite has no data-modifying CTEs; this is the one-statement posting's equivalent, one
+    call into the driver's thread instead of one round trip.
+    """
+    claim = prepare(dialect, _CLAIM_ON_SQLITE)
+    move = prepare(dialect, move_statement(len(legs)))
+    write = prepare(dialect, _entries_statement(len(legs)))
+    claim_values, move_values = claim.values(params), move.values(params)
+
+    def run(db: sqlite3.Connection) -> Recorded:
+        claimed = db.execute(claim.sql, claim_values).fetchall()
+        if not claimed:
+            return None, {}
+        [(transaction_id,)] = claimed
+        rows = db.execute(move.sql, move_values).fetchall()
+        moved = {account_id: balance for account_id, balance, _ in rows}
+        if len(moved) == len(legs):
+            after = {f"b{i}": moved[account_id] for i, (account_id, _) in enumerate(legs)}
+            db.execute(write.sql, write.values({**params, "tx": transaction_id, **after}))
+        return transaction_id, moved
+
+    return run
+
+
 async def record(conn: AsyncConnection, request: PostingRequest) -> Posting:
     """Record a posting once: claim its key, move the balances, write the entries.
 
-    PostgreSQL does it in one statement. SQLite has no data-modifying CTEs, so it sends the
-    three statements, each in one call to aiosqlite's thread (see `fetch_rows`).
+    The hot path, so it is one call to the database: one statement on PostgreSQL, one call
+    into aiosqlite's thread on SQLite, where every call is a hop to that thread and back.
     """
     now = utcnow()
-    if conn.dialect.name == "postgresql":
-        return await _record_in_one_statement(conn, request, now)
-    transaction_id = await claim(conn, request, now)
-    if transaction_id is None:
-        return await replay(conn, request)
-    return await complete(conn, transaction_id, request, now)
-
-
-async def _record_in_one_statement(
-    conn: AsyncConnection, request: PostingRequest, now: datetime
-) -> Posting:
     params: dict[str, object] = {f"t_{k}": v for k, v in _claim_values(request, now).items()}
     params.update(move_params(request.legs))
-    rows = await fetch_rows(conn, _posting_in_one_statement(len(request.legs)), params)
-    if not rows:
+    transaction_id: int | None
+    if conn.dialect.name == "postgresql":
+        statement = _posting_in_one_statement(len(request.legs))
+        rows = (await conn.execute(statement, params)).all()
+        transaction_id = rows[0][0] if rows else None
+        moved = {account_id: balance for _, account_id, balance in rows if account_id is not None}
+    else:
+        one_call = _posting_in_one_call(conn.dialect, request.legs, params)
+        transaction_id, moved = await in_sqlite_thread(conn, one_call)
+    if transaction_id is None:
         return await replay(conn, request)
-    moved = {account_id: balance for _, account_id, balance in rows if account_id is not None}
     balances = await balances_after(conn, request.legs, moved)
-    return _posting(rows[0][0], request, now, balances)
+    return _posting(transaction_id, request, now, balances)
 
 
 async def _find(
