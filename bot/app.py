@@ -24,6 +24,7 @@ from bot.middlewares import ChatLockMiddleware, MemberMiddleware, UnitOfWorkMidd
 from bot.retry import RetryMiddleware
 from bot.scheduler import Background, start_background
 from bot.storage import SqlStorage
+from core import matching
 from core.config import OFFICIAL_API_URL, Settings
 from core.db import create_engine, session_factory, transaction
 from core.logs import log_event
@@ -72,6 +73,9 @@ class App:
         await set_commands(bot, self.i18n)
         async with transaction(session_factory(self.engine), write=True) as session:
             forgotten = await forget_old_updates(session)
+        # SQLite's planner statistics, which matching's grid index needs (PostgreSQL's own
+        # autovacuum keeps them there; this does nothing on it).
+        await matching.optimize(self.engine)
         self.background = start_background(
             bot, session_factory(self.engine), self.i18n, self.settings
         )

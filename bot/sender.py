@@ -4,6 +4,11 @@ At most `rate` messages a second overall and one a second per chat; a 429 puts t
 message back with its `retry_after` and pauses everything that long; a 403 marks the
 member as having blocked the bot. Each message is marked sent (with its message id) in a
 transaction of its own right after Telegram answered.
+
+Up to `batch` messages are in flight at once, each in a task of its own; as one finishes,
+more are claimed, so a message waiting for its chat's turn holds up only itself. A new
+message waits first for its chat's turn, then for a slot of the overall pace, so the
+overall rate counts actual sends.
 """
 
 from __future__ import annotations
@@ -51,40 +56,58 @@ class Sender:
         self.idle = idle
         self._next = 0.0
         self._chat_free: dict[str, float] = {}
+        self._chat_locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
         self.throttled = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                if not await self.drain_once():
-                    await asyncio.sleep(self.idle)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # keep delivering whatever one message did
-                log_event(log, "sender error", logging.ERROR, error=repr(error))
-                await asyncio.sleep(1)
+        try:
+            while True:
+                try:
+                    if not await self.drain_once():
+                        await asyncio.sleep(self.idle)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # keep delivering whatever one message did
+                    log_event(log, "sender error", logging.ERROR, error=repr(error))
+                    await asyncio.sleep(1)
+        finally:
+            # Stopping stops the deliveries in flight too; their leases run out and another
+            # run sends them, as after a crash.
+            in_flight = list(self._tasks)
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def drain_once(self) -> int:
-        """Claim one batch of due messages and deliver them, paced. Returns how many."""
+        """Claim due messages for the free places in flight and start delivering them.
+
+        Returns how many were claimed. Doesn't wait for their delivery; only, when all
+        `batch` places are taken, for one of them to come free.
+        """
+        if len(self._tasks) >= self.batch:
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         async with self.sessions() as session:
             if not await outbox.has_due(session):
                 return 0
-        claimed = await atomically(self.sessions, lambda s: outbox.claim(s, limit=self.batch))
-        loop = asyncio.get_running_loop()
+        free = self.batch - len(self._tasks)
+        claimed = await atomically(self.sessions, lambda s: outbox.claim(s, limit=free))
         for row in claimed:
-            now = loop.time()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-            if slot > now:
-                await asyncio.sleep(slot - now)
             task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         return len(claimed)
+
+    async def _pace(self) -> None:
+        """Wait for this call's slot of the overall rate, reserved before sleeping so that
+        tasks pacing at the same time get slots of their own."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def _prepare(
         self, row: outbox.Claimed
@@ -111,55 +134,63 @@ class Sender:
             await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, "nothing"))
             return
         loop = asyncio.get_running_loop()
-        if isinstance(message, volunteer_ui.Send):
-            wait = self._chat_free.get(chat, 0.0) - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._chat_free[chat] = loop.time() + self.per_chat
-        try:
-            if isinstance(message, volunteer_ui.Edit):
-                with contextlib.suppress(TelegramBadRequest):
-                    await self.bot.edit_message_text(
-                        text=message.text,
-                        chat_id=int(message.chat_id),
-                        message_id=message.message_id,
-                        reply_markup=None,
+        # A chat's messages go one at a time, in order: the next one's turn is counted from
+        # when this one actually went out, after its wait for the overall pace, which can
+        # be longer than a second when many chats are ready at once.
+        is_new = isinstance(message, volunteer_ui.Send)
+        turn = self._chat_locks.setdefault(chat, asyncio.Lock()) if is_new else None
+        async with turn or contextlib.nullcontext():
+            if is_new:
+                wait = self._chat_free.get(chat, 0.0) - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            await self._pace()
+            if is_new:
+                self._chat_free[chat] = loop.time() + self.per_chat
+            try:
+                if isinstance(message, volunteer_ui.Edit):
+                    with contextlib.suppress(TelegramBadRequest):
+                        await self.bot.edit_message_text(
+                            text=message.text,
+                            chat_id=int(message.chat_id),
+                            message_id=message.message_id,
+                            reply_markup=None,
+                        )
+                    message_id = message.message_id
+                else:
+                    sent = await self.bot.send_message(
+                        int(chat), message.text, reply_markup=message.markup
                     )
-                message_id = message.message_id
-            else:
-                sent = await self.bot.send_message(
-                    int(chat), message.text, reply_markup=message.markup
+                    message_id = sent.message_id
+            except TelegramRetryAfter as retry:
+                self.throttled += 1
+                after = float(retry.retry_after)
+                self._next = max(self._next, loop.time() + after)
+                await atomically(
+                    self.sessions,
+                    lambda s: outbox.retry_later(
+                        s, row.id, after=after, error="429", attempts=row.attempts
+                    ),
                 )
-                message_id = sent.message_id
-        except TelegramRetryAfter as retry:
-            self.throttled += 1
-            after = float(retry.retry_after)
-            self._next = max(self._next, loop.time() + after)
-            await atomically(
-                self.sessions,
-                lambda s: outbox.retry_later(
-                    s, row.id, after=after, error="429", attempts=row.attempts
-                ),
-            )
-            return
-        except TelegramForbiddenError:
-            await atomically(
-                self.sessions, lambda s: outbox.mark_blocked(s, row.id, row.member_id, PLATFORM)
-            )
-            log_event(log, "member blocked the bot", member=row.member_id)
-            return
-        except TelegramBadRequest as bad:
-            why = str(bad)
-            await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, why))
-            return
-        except Exception as failure:
-            why = repr(failure)
-            await atomically(
-                self.sessions,
-                lambda s: outbox.retry_later(
-                    s, row.id, after=2.0**row.attempts, error=why, attempts=row.attempts
-                ),
-            )
-            return
+                return
+            except TelegramForbiddenError:
+                await atomically(
+                    self.sessions, lambda s: outbox.mark_blocked(s, row.id, row.member_id, PLATFORM)
+                )
+                log_event(log, "member blocked the bot", member=row.member_id)
+                return
+            except TelegramBadRequest as bad:
+                why = str(bad)
+                await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, why))
+                return
+            except Exception as failure:
+                why = repr(failure)
+                await atomically(
+                    self.sessions,
+                    lambda s: outbox.retry_later(
+                        s, row.id, after=2.0**row.attempts, error=why, attempts=row.attempts
+                    ),
+                )
+                return
         self.sent += 1
         await atomically(self.sessions, lambda s: outbox.mark_sent(s, row.id, chat, message_id))
