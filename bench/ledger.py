@@ -8,7 +8,8 @@ with the p50/p99 latency of one posting (each a whole write transaction through
 many transactions of the same rows (one transaction row, two entry rows) as a baseline,
 and on PostgreSQL `pgbench`'s built-in TPC-B-like script runs with the same client count
 as the ceiling. Each ledger figure is the median of `--repeat` runs: other work on the
-machine moves single runs a lot. Scratch databases are created and dropped.
+machine moves single runs a lot, so the load average is printed around each database too.
+Scratch databases are created and dropped.
 """
 
 from __future__ import annotations
@@ -320,9 +321,18 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     print(f"{args.postings} postings per run, median of {args.repeat} runs, {ACCOUNTS} accounts")
+    print(_load(), flush=True)
     print("\n".join(bench_sqlite(args.postings, args.repeat)), flush=True)
+    print(_load(), flush=True)
     if not args.no_postgres:
         print("\n".join(bench_postgres(make_url(args.postgres), args.postings, args.repeat)))
+        print(_load())
+
+
+def _load() -> str:
+    """The machine's load average: the figures only mean something on a quiet machine."""
+    one, five, fifteen = os.getloadavg()
+    return f"  load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 if __name__ == "__main__":
