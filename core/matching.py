@@ -206,27 +206,23 @@ _COLUMNS = (
     VolunteerProfile.max_open,
     VolunteerProfile.rating_sum,
     VolunteerProfile.rating_count,
-    Member.language,
 )
 
 
 def _base_query(need: Need):
+    """The volunteer profiles that could fit; their members are checked in `_members`.
+
+    Not joined with `members` here: PostgreSQL then hashes every member of the branch for
+    a handful of profiles from the grid (p95 33 ms against 13-16 ms without the join)."""
     local = need.at.astimezone(ZoneInfo(need.time_zone))
     slot = slot_bit(local.weekday(), part_of(local.hour))
-    query = (
-        select(*_COLUMNS)
-        .join(Member, Member.id == VolunteerProfile.member_id)
-        .where(
-            VolunteerProfile.branch_id == need.branch_id,
-            VolunteerProfile.paused.is_(False),
-            VolunteerProfile.skills.op("&")(skill_bit(need.category_id)) != 0,
-            VolunteerProfile.availability.op("&")(slot) != 0,
-            VolunteerProfile.latitude.is_not(None),
-            Member.verified.is_(True),
-            Member.is_volunteer.is_(True),
-            Member.erased_at.is_(None),
-            ~exists().where(BlockedMember.member_id == VolunteerProfile.member_id),
-        )
+    query = select(*_COLUMNS).where(
+        VolunteerProfile.branch_id == need.branch_id,
+        VolunteerProfile.paused.is_(False),
+        VolunteerProfile.skills.op("&")(skill_bit(need.category_id)) != 0,
+        VolunteerProfile.availability.op("&")(slot) != 0,
+        VolunteerProfile.latitude.is_not(None),
+        ~exists().where(BlockedMember.member_id == VolunteerProfile.member_id),
     )
     if need.excluded:
         query = query.where(VolunteerProfile.member_id.not_in(need.excluded))
@@ -237,6 +233,21 @@ def _base_query(need: Need):
             )
         )
     return query
+
+
+async def _members(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, str | None]:
+    """The language of each of these members who is a verified volunteer, not erased."""
+    if not member_ids:
+        return {}
+    rows = await session.execute(
+        select(Member.id, Member.language).where(
+            Member.id.in_(list(member_ids)),
+            Member.verified.is_(True),
+            Member.is_volunteer.is_(True),
+            Member.erased_at.is_(None),
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def _workload(
@@ -271,6 +282,8 @@ async def _judge(
         distance = distance_m(need.latitude, need.longitude, row.latitude, row.longitude)
         if distance < within_m and distance <= row.max_distance_m:
             near.append((row, distance))
+    languages = await _members(session, [row.member_id for row, _d in near])
+    near = [(row, distance) for row, distance in near if row.member_id in languages]
     workload = await _workload(session, [row.member_id for row, _d in near], now)
     candidates = []
     for row, distance in near:
@@ -278,7 +291,7 @@ async def _judge(
         if busy >= row.max_open:
             continue
         speaks = need.language is not None and (
-            need.language in (row.languages or ()) or need.language == row.language
+            need.language in (row.languages or ()) or need.language == languages[row.member_id]
         )
         rating = row.rating_sum / row.rating_count if row.rating_count else 0.0
         candidates.append(
