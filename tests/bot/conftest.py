@@ -2,6 +2,9 @@
 
 The bot runs exactly as `timebank run` runs it (`bot.runner.serve`, long polling), pointed
 at the sandbox through its settings' `telegram_api_url`.
+
+After every test that used the database, the ledger is verified as `timebank ledger verify`
+does: whatever a journey did, it must leave the ledger sound.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.runner import serve
 from core.config import Settings, load_settings
-from core.db import transaction
+from core.db import create_engine, session_factory, transaction
 from core.demo import seed_demo
+from core.ledger import verify_ledger
 from sandbox.client import SandboxClient
 from sandbox.persona import Persona
 from sandbox.ratelimit import RateLimits
@@ -24,6 +28,22 @@ from sandbox.server import SandboxServer
 
 TOKEN = "424242:TEST-timebank-bot"
 COORDINATOR_ID = 777001
+
+
+@pytest.fixture(autouse=True)
+async def ledger_verified(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Fails the test if it leaves an unsound ledger. Checked once every other fixture of
+    the test has stopped (the bot included) and before the next test empties the tables."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    engine = create_engine(request.getfixturevalue("database_url"))
+    try:
+        report = await verify_ledger(session_factory(engine))
+    finally:
+        await engine.dispose()
+    if not report.ok:
+        pytest.fail(f"after {request.node.name}: {report.summary}", pytrace=False)
 
 
 @pytest.fixture
