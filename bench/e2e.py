@@ -44,7 +44,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -59,81 +58,22 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 
+from bench.processes import ROOT, Child, free_port, sandbox_process
 from bench.sandbox_ceiling import run_load
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "1000000002:BENCH-e2e-token"
 POLL_INTERVAL = 0.01
 ROUND_TIMEOUT = 60.0
 START_TIMEOUT = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # ---------------------------------------------------------------------- child processes
-class Child:
-    """A child process with its output in a log file and its CPU time readable from /proc."""
-
-    def __init__(
-        self, name: str, args: list[str], env: dict[str, str], log_dir: Path, cwd: Path = ROOT
-    ) -> None:
-        self.name = name
-        self.args = args
-        self.env = env
-        self.cwd = cwd
-        self.log_path = log_dir / f"{name}.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> Child:
-        with self.log_path.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=log,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def check(self) -> None:
-        if self.process is not None and self.process.returncode is not None:
-            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def cpu(self) -> float:
-        """User + system CPU seconds used so far (0 when /proc is not there)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-
-
 async def run_quiet(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
     process = await asyncio.create_subprocess_exec(
-        *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE,
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await process.communicate()
@@ -164,7 +104,8 @@ class Sandbox:
 
     async def create_user(self, name: str) -> int:
         data = await self._json(
-            "POST", "/sandbox/users",
+            "POST",
+            "/sandbox/users",
             json={"first_name": name, "language_code": "en", "started": True},
         )
         return int(data["user"]["id"])
@@ -182,31 +123,11 @@ class Sandbox:
 
 
 @contextlib.asynccontextmanager
-async def sandbox_process(log_dir: Path, users: int) -> AsyncIterator[Sandbox]:
-    port = _free_port()
-    child = Child(
-        "sandbox",
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--token", TOKEN,
-         "--no-rate-limits"],
-        dict(os.environ), log_dir,
-    )
-    await child.start()
-    base_url = f"http://127.0.0.1:{port}"
-    connector = aiohttp.TCPConnector(limit=max(users, 16) + 8)
-    try:
+async def sandbox_with_client(log_dir: Path, users: int) -> AsyncIterator[Sandbox]:
+    async with sandbox_process(TOKEN, rate_limits=False, log_dir=log_dir) as running:
+        connector = aiohttp.TCPConnector(limit=max(users, 16) + 8)
         async with aiohttp.ClientSession(connector=connector) as http:
-            for _ in range(200):
-                child.check()
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{base_url}/sandbox/health") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("the sandbox did not start")
-            yield Sandbox(base_url, http, child)
-    finally:
-        await child.stop()
+            yield Sandbox(running.base_url, http, running.child)
 
 
 # ---------------------------------------------------------------------- rounds
@@ -294,7 +215,11 @@ async def send_all(sandbox: Sandbox, users: list[int], text: str) -> None:
 
 
 async def wait_replies(
-    sandbox: Sandbox, start_seq: int, users: list[int], replies: int, within: float,
+    sandbox: Sandbox,
+    start_seq: int,
+    users: list[int],
+    replies: int,
+    within: float,
     watched: list[Child],
 ) -> tuple[RoundResult, list[dict[str, Any]]]:
     target = start_seq + len(users) * (1 + replies)
@@ -347,7 +272,11 @@ async def learn_replies(
 
 
 async def measure(
-    sandbox: Sandbox, case: Case, users: list[int], rounds: int, watched: list[Child],
+    sandbox: Sandbox,
+    case: Case,
+    users: list[int],
+    rounds: int,
+    watched: list[Child],
     bot: Child,
 ) -> None:
     polls = sandbox.health_polls
@@ -355,9 +284,7 @@ async def measure(
     for _ in range(rounds):
         start = await sandbox.seq()
         await send_all(sandbox, users, case.command)
-        result, _ = await wait_replies(
-            sandbox, start, users, case.replies, ROUND_TIMEOUT, watched
-        )
+        result, _ = await wait_replies(sandbox, start, users, case.replies, ROUND_TIMEOUT, watched)
         case.rounds.append(result)
         if result.missing:
             case.note = f"{result.missing} updates unanswered after {ROUND_TIMEOUT:g}s"
@@ -377,7 +304,8 @@ async def idle_latency(sandbox: Sandbox, user: int, count: int) -> list[float]:
         events: list[dict[str, Any]] = []
         while True:
             data = await sandbox._json(
-                "GET", f"/sandbox/chats/{user}/events",
+                "GET",
+                f"/sandbox/chats/{user}/events",
                 params={"after": str(after), "timeout": "5"},
             )
             events += data["events"]
@@ -408,7 +336,7 @@ def real_bot(
     env = bot_env(database_url, api_url)
     args = [sys.executable, "-m", "bot.cli", "run"]
     if mode == "webhook":
-        port = _free_port()
+        port = free_port()
         env.update(
             TIMEBANK_WEBHOOK_URL=f"http://127.0.0.1:{port}",
             TIMEBANK_WEBHOOK_HOST="127.0.0.1",
@@ -448,7 +376,7 @@ async def serve_null_bot(mode: str, api_url: str) -> None:
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
         if mode == "webhook":
-            port = _free_port()
+            port = free_port()
 
             async def on_update(request: web.Request) -> web.Response:
                 handle(http, await request.json())
@@ -520,9 +448,7 @@ async def prepare_database(spec: str, work: Path, api_url: str, root: Path) -> D
         admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
         connection = await asyncpg.connect(admin)
         try:
-            exists = await connection.fetchval(
-                "SELECT 1 FROM pg_database WHERE datname = $1", name
-            )
+            exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if exists:
                 raise SystemExit(f"bench.e2e: database {name} already exists; pick another name")
             await connection.execute(f'CREATE DATABASE "{name}"')
@@ -565,9 +491,20 @@ class Profiler:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.output = self.directory / f"{name}.txt"
         self.process = await asyncio.create_subprocess_exec(
-            self.py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
-            "--nonblocking", "--gil", "--output", str(self.output),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            self.py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--gil",
+            "--output",
+            str(self.output),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         await asyncio.sleep(0.5)  # py-spy attaches
 
@@ -642,8 +579,14 @@ def _frame_name(frame: str) -> str:
 
 # ---------------------------------------------------------------------- one bot run
 async def run_bot(
-    sandbox: Sandbox, bot: Child, database: str, mode: str, commands: list[str],
-    args: argparse.Namespace, profiler: Profiler, reports: list[str],
+    sandbox: Sandbox,
+    bot: Child,
+    database: str,
+    mode: str,
+    commands: list[str],
+    args: argparse.Namespace,
+    profiler: Profiler,
+    reports: list[str],
 ) -> list[Case]:
     await sandbox.bot_call("deleteWebhook", drop_pending_updates=True)
     await bot.start()
@@ -733,7 +676,7 @@ async def main(args: argparse.Namespace) -> None:
     cases: list[Case] = []
     commands = args.commands
     try:
-        async with sandbox_process(work, args.users) as sandbox:
+        async with sandbox_with_client(work, args.users) as sandbox:
             url = f"{sandbox.api}/getMe"
             await run_load(sandbox.http, url, None, args.users, 0.5, 5_000)  # warm-up
             ceiling = await run_load(sandbox.http, url, None, args.users, 1.5, 200_000)
@@ -749,17 +692,28 @@ async def main(args: argparse.Namespace) -> None:
             )
             if args.api_latency:
                 await sandbox._json(
-                    "POST", "/sandbox/faults",
-                    json={"method": "sendMessage", "kind": "latency",
-                          "latency": args.api_latency / 1000, "times": None},
+                    "POST",
+                    "/sandbox/faults",
+                    json={
+                        "method": "sendMessage",
+                        "kind": "latency",
+                        "latency": args.api_latency / 1000,
+                        "times": None,
+                    },
                 )
                 print(f"every sendMessage answered {args.api_latency:g} ms late (sandbox fault)")
             print(HEADER, flush=True)
             if not args.no_null_bot:
                 for mode in args.modes:
                     cases += await run_bot(
-                        sandbox, null_bot(sandbox.base_url, mode, work), "null-bot", mode,
-                        ["/help"], args, Profiler(None), reports,
+                        sandbox,
+                        null_bot(sandbox.base_url, mode, work),
+                        "null-bot",
+                        mode,
+                        ["/help"],
+                        args,
+                        Profiler(None),
+                        reports,
                     )
             for spec in args.database:
                 db = await prepare_database(spec, work, sandbox.base_url, args.bot_root)
@@ -809,17 +763,23 @@ def cli() -> None:
         "--commands", default="/help,/start", help="measured commands (default /help,/start)"
     )
     parser.add_argument(
-        "--database", action="append",
+        "--database",
+        action="append",
         help="sqlite (default) or postgresql://user@host:port/SCRATCH_NAME; repeatable",
     )
     parser.add_argument(
-        "--api-latency", type=float, default=0.0, metavar="MS",
+        "--api-latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
         help="delay every sendMessage answer by MS milliseconds, as a distant Telegram would",
     )
     parser.add_argument("--no-null-bot", action="store_true", help="skip the null-bot baseline")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the bot during measured rounds")
     parser.add_argument(
-        "--bot-root", type=Path, default=ROOT,
+        "--bot-root",
+        type=Path,
+        default=ROOT,
         help="checkout to run the bot from (default: this one), to measure a change",
     )
     parser.add_argument("--keep", action="store_true", help="keep logs and database files")

@@ -23,33 +23,24 @@ the grid calls (main thread: SQLAlchemy, the ranking, and the wait for the datab
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
 import math
-import os
 import pstats
 import random
-import shutil
-import sqlite3
 import statistics
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from sqlalchemy import event, func, insert, or_, select, text
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core import matching, migrate
-from core.config import async_database_url
+from bench import databases
+from core import matching
 from core.db import create_engine, session_factory, transaction
 from core.demo import seed_demo
 from core.matching import Candidate, Need
@@ -576,64 +567,12 @@ def _profile_lines(profiler: cProfile.Profile) -> list[str]:
     return lines
 
 
-# ---------------------------------------------------------------------------- databases
-
-
-def bench_sqlite(world_cache: dict, args: argparse.Namespace) -> list[str]:
-    scratch = Path(tempfile.mkdtemp(prefix="matching-bench-"))
-    try:
-        url = async_database_url(f"sqlite:///{scratch / 'matching.db'}")
-        migrate.upgrade(url)
-        lines = asyncio.run(bench_database(url, world_cache, args))
-    finally:
-        shutil.rmtree(scratch)
-    stats = "start-up statistics as the bot gathers them" if args.analyze else "no ANALYZE"
-    return [f"SQLite {sqlite3.sqlite_version} (file, WAL, synchronous=NORMAL; {stats})", *lines]
-
-
-def _plain_dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(server: URL, statement: str) -> str:
-    connection = await asyncpg.connect(_plain_dsn(server))
-    try:
-        await connection.execute(statement)
-        return str(await connection.fetchval("SHOW server_version"))
-    finally:
-        await connection.close()
-
-
-def bench_postgres(server: URL, world_cache: dict, args: argparse.Namespace) -> list[str]:
-    name = f"matching_bench_{uuid.uuid4().hex[:8]}"
-    version = asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        url = async_database_url(_plain_dsn(server.set(database=name)))
-        migrate.upgrade(url)
-        lines = asyncio.run(bench_database(url, world_cache, args))
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return [f"PostgreSQL {version} at {server.host}:{server.port or 5432}", *lines]
-
-
-def _default_postgres() -> str:
-    configured = os.environ.get("TIMEBANK_DATABASE_URL", "")
-    return configured if configured.startswith("postgres") else "postgresql://postgres@127.0.0.1/"
-
-
-def _load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"  load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volunteers", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=200, help="timed orders")
     parser.add_argument("--limit", type=int, default=20, help="top N asked for")
-    parser.add_argument("--postgres", default=_default_postgres(), help="server URL")
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--no-sqlite", action="store_true")
+    databases.add_arguments(parser)
     parser.add_argument("--plan", action="store_true", help="print the grid query's plan")
     parser.add_argument(
         "--no-sqlite-statistics",
@@ -649,13 +588,10 @@ def main() -> None:
         flush=True,
     )
     world_cache: dict = {}
-    print(_load_average(), flush=True)
-    if not args.no_sqlite:
-        print("\n".join(bench_sqlite(world_cache, args)), flush=True)
-        print(_load_average(), flush=True)
-    if not args.no_postgres:
-        print("\n".join(bench_postgres(make_url(args.postgres), world_cache, args)), flush=True)
-        print(_load_average(), flush=True)
+    stats = "start-up statistics as the bot gathers them" if args.analyze else "no ANALYZE"
+    databases.run_on_each(
+        args, "matching", lambda url: bench_database(url, world_cache, args), sqlite_note=stats
+    )
 
 
 if __name__ == "__main__":

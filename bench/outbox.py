@@ -29,25 +29,17 @@ import argparse
 import asyncio
 import contextlib
 import math
-import os
 import random
-import shutil
-import socket
-import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -61,15 +53,15 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench import databases
+from bench.processes import running_sandbox
 from bot.i18n import create_i18n
 from bot.middlewares import PLATFORM
 from bot.retry import RetryMiddleware
 from bot.sender import Sender
-from core import migrate, outbox
-from core.config import async_database_url
+from core import outbox
 from core.db import create_engine, session_factory, utcnow
 from core.demo import seed_demo
 from core.ledger import atomically
@@ -95,53 +87,6 @@ UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 # ---------------------------------------------------------------------------- the sandbox
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def sandbox_process() -> AsyncIterator[str]:
-    """`python -m sandbox` in a child process, default rate limits."""
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox", "--port", str(port), "--token", TOKEN,
-        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{base_url}/sandbox/health") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("the sandbox did not start")
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-@contextlib.asynccontextmanager
-async def sandbox_in_process() -> AsyncIterator[str]:
-    from sandbox import RateLimits, SandboxServer
-
-    server = SandboxServer(port=0, bots=[TOKEN], rate_limits=RateLimits(), web_page=False)
-    await server.start()
-    try:
-        yield server.base_url
-    finally:
-        await server.stop()
 
 
 async def _create_users(http: aiohttp.ClientSession, base_url: str, names: list[str]) -> list[int]:
@@ -365,11 +310,13 @@ def _percentile(values: list[float], share: float) -> float:
 
 async def run_once(url: str, args: argparse.Namespace) -> list[str]:
     rng = random.Random(11)
-    starter = sandbox_in_process if args.in_process else sandbox_process
     engine = create_engine(url)
     sessions = session_factory(engine)
     try:
-        async with starter() as base_url, aiohttp.ClientSession() as http:
+        async with (
+            running_sandbox(TOKEN, rate_limits=True, in_process=args.in_process) as base_url,
+            aiohttp.ClientSession() as http,
+        ):
             volunteer_chats = await _create_users(
                 http, base_url, [f"Volunteer {i}" for i in range(args.users)]
             )
@@ -485,64 +432,13 @@ async def _report(
     ]
 
 
-# ---------------------------------------------------------------------------- databases
-
-
-def bench_sqlite(args: argparse.Namespace) -> list[str]:
-    scratch = Path(tempfile.mkdtemp(prefix="outbox-bench-"))
-    try:
-        url = async_database_url(f"sqlite:///{scratch / 'outbox.db'}")
-        migrate.upgrade(url)
-        lines = asyncio.run(run_once(url, args))
-    finally:
-        shutil.rmtree(scratch)
-    return [f"SQLite {sqlite3.sqlite_version} (file, WAL, synchronous=NORMAL)", *lines]
-
-
-def _plain_dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(server: URL, statement: str) -> str:
-    connection = await asyncpg.connect(_plain_dsn(server))
-    try:
-        await connection.execute(statement)
-        return str(await connection.fetchval("SHOW server_version"))
-    finally:
-        await connection.close()
-
-
-def bench_postgres(server: URL, args: argparse.Namespace) -> list[str]:
-    name = f"outbox_bench_{uuid.uuid4().hex[:8]}"
-    version = asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        url = async_database_url(_plain_dsn(server.set(database=name)))
-        migrate.upgrade(url)
-        lines = asyncio.run(run_once(url, args))
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return [f"PostgreSQL {version} at {server.host}:{server.port or 5432}", *lines]
-
-
-def _default_postgres() -> str:
-    configured = os.environ.get("TIMEBANK_DATABASE_URL", "")
-    return configured if configured.startswith("postgres") else "postgresql://postgres@127.0.0.1/"
-
-
-def _load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"  load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=600, help="one nudge each")
     parser.add_argument("--chats", type=int, default=5, help="chats with several messages")
     parser.add_argument("--per-chat", type=int, default=6, help="messages to each of those")
     parser.add_argument("--spread", action="store_true", help="scatter those, not in a row")
-    parser.add_argument("--postgres", default=_default_postgres(), help="server URL")
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--no-sqlite", action="store_true")
+    databases.add_arguments(parser)
     parser.add_argument("--in-process", action="store_true", help="sandbox in this process")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after (s)")
     args = parser.parse_args()
@@ -554,13 +450,7 @@ def main() -> None:
         f" default limits (30/s per bot, 1/s per chat, burst 4)",
         flush=True,
     )
-    print(_load_average(), flush=True)
-    if not args.no_sqlite:
-        print("\n".join(bench_sqlite(args)), flush=True)
-        print(_load_average(), flush=True)
-    if not args.no_postgres:
-        print("\n".join(bench_postgres(make_url(args.postgres), args)), flush=True)
-        print(_load_average(), flush=True)
+    databases.run_on_each(args, "outbox", lambda url: run_once(url, args))
 
 
 if __name__ == "__main__":

@@ -11,75 +11,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import socket
 import statistics
-import sys
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from bench.processes import running_sandbox
+
 TOKEN = "1000000001:BENCH-token"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def sandbox_process() -> AsyncIterator[str]:
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox", "--port", str(port), "--token", TOKEN,
-        "--no-rate-limits",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{base_url}/sandbox/health") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("the sandbox did not start")
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-@contextlib.asynccontextmanager
-async def sandbox_in_process() -> AsyncIterator[str]:
-    sys.path.insert(0, str(ROOT))
-    from sandbox import RateLimits, SandboxServer
-
-    server = SandboxServer(bots=[TOKEN], rate_limits=RateLimits.relaxed(), web_page=False)
-    await server.start()
-    try:
-        yield server.base_url
-    finally:
-        await server.stop()
 
 
 async def run_load(
-    http: aiohttp.ClientSession, url: str, payload: dict[str, Any] | None, concurrency: int,
-    seconds: float, max_requests: int,
+    http: aiohttp.ClientSession,
+    url: str,
+    payload: dict[str, Any] | None,
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
 ) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
@@ -112,10 +62,10 @@ async def run_load(
 
 
 async def main(seconds: float, in_process: bool) -> None:
-    starter = sandbox_in_process if in_process else sandbox_process
-    async with starter() as base_url, aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=64)
-    ) as http:
+    async with (
+        running_sandbox(TOKEN, rate_limits=False, in_process=in_process) as base_url,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http,
+    ):
         async with http.post(
             f"{base_url}/sandbox/users", json={"first_name": "Bench", "started": True}
         ) as response:
@@ -125,17 +75,21 @@ async def main(seconds: float, in_process: bool) -> None:
             ("getMe", f"{api}/getMe", None),
             ("sendMessage", f"{api}/sendMessage", {"chat_id": user["id"], "text": "ping"}),
         ]
-        where = "in this process (sharing the client's core)" if in_process else "a child process"
+        where = "this process (sharing the client's core)" if in_process else "a child process"
         print(f"sandbox ceiling: server in {where}, rate limits off, {seconds:g}s per case")
-        print(f"{'method':<12} {'conc':>4} {'requests':>9} {'req/s':>8} {'p50 ms':>8} "
-              f"{'p99 ms':>8} {'errors':>6}")
+        print(
+            f"{'method':<12} {'conc':>4} {'requests':>9} {'req/s':>8} {'p50 ms':>8} "
+            f"{'p99 ms':>8} {'errors':>6}"
+        )
         for name, url, payload in cases:
             await run_load(http, url, payload, 4, 0.5, 2_000)  # warm-up
             for concurrency in (1, 16):
                 result = await run_load(http, url, payload, concurrency, seconds, 200_000)
-                print(f"{name:<12} {concurrency:>4} {result['requests']:>9.0f} "
-                      f"{result['rps']:>8.0f} {result['p50_ms']:>8.2f} {result['p99_ms']:>8.2f} "
-                      f"{result['errors']:>6.0f}")
+                print(
+                    f"{name:<12} {concurrency:>4} {result['requests']:>9.0f} "
+                    f"{result['rps']:>8.0f} {result['p50_ms']:>8.2f} {result['p99_ms']:>8.2f} "
+                    f"{result['errors']:>6.0f}"
+                )
 
 
 def cli() -> None:
