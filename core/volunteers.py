@@ -86,16 +86,17 @@ def available(row: VolunteerProfile, day: int, part: int) -> bool:
 async def toggle_slots(
     session: AsyncSession, member_id: int, days: Sequence[int], parts: Sequence[str]
 ) -> VolunteerProfile:
-    """Tick every slot of these days × parts (names from `PARTS`), or untick them all when
-    every one is ticked already: one tap on a day, a part or the whole week does what the
-    person sees — fill in what is missing, else clear it."""
+    """Untick every slot of these days × parts (names from `PARTS`) if any is ticked, else
+    tick them all. Untick first, because people mostly take times away from the every-slot
+    default: the weekend, then the evenings, then the afternoons each clear in one tap,
+    whichever order they come in."""
     if not days or not parts or any(not 0 <= day < DAYS for day in days):
         raise InvalidInput()
     if any(part not in PARTS for part in parts):
         raise InvalidInput()
     row = await profile(session, member_id)
     slots = sum({slot_bit(day, PARTS.index(part)) for day in days for part in parts})
-    if row.availability & slots == slots:
+    if row.availability & slots:
         row.availability &= ~slots
     else:
         row.availability |= slots

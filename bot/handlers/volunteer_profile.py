@@ -8,7 +8,7 @@ from datetime import time
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel import Locale
@@ -153,8 +153,12 @@ def _profile_buttons(row: VolunteerProfile, member: Member) -> InlineKeyboardMar
 
 
 def _back(buttons: InlineKeyboardBuilder) -> None:
-    buttons.row()
-    buttons.button(text=str(ui.BACK_TO_PROFILE), callback_data=ProfileStep(action="view"))
+    """Back to the profile, on a row of its own below an editor's buttons."""
+    buttons.row(
+        InlineKeyboardButton(
+            text=str(ui.BACK_TO_PROFILE), callback_data=ProfileStep(action="view").pack()
+        )
+    )
 
 
 # ---------------------------------------------------------------- the editors
@@ -179,7 +183,7 @@ async def _skills_screen(
 
 def _times_screen(row: VolunteerProfile) -> tuple[str, InlineKeyboardMarkup]:
     """A week × parts-of-the-day grid. A box ticks one slot; a day, a heading or "All"
-    ticks the whole row, column or week (or clears it when it is all ticked already)."""
+    clears the whole row, column or week (or ticks it all when nothing in it is ticked)."""
     buttons = InlineKeyboardBuilder()
     buttons.button(text=str(ui.WHOLE_WEEK), callback_data=ProfileStep(action="week"))
     for part in PARTS:

@@ -59,20 +59,33 @@ async def test_a_box_ticks_and_unticks_one_slot(sessions) -> None:
     assert await _availability(sessions, vid) == EVERY_SLOT
 
 
-async def test_a_whole_row_fills_what_is_missing_then_clears(sessions) -> None:
+async def test_a_whole_row_clears_what_is_ticked_else_fills_it(sessions) -> None:
     vid = await _volunteer(sessions)
     async with transaction(sessions, write=True) as s:
-        await volunteers.toggle_slots(s, vid, range(7), PARTS)  # all ticked: clears the week
-        assert (await volunteers.profile(s, vid)).availability == 0
-        await volunteers.toggle_slots(s, vid, [0], ["morning"])
-        await volunteers.toggle_slots(s, vid, [0], PARTS)  # Monday partly ticked: fills it
-        assert (await volunteers.profile(s, vid)).availability == mask([0], PARTS)
+        # From every slot, weekday mornings in four taps, in any order.
+        await volunteers.toggle_slots(s, vid, range(7), ["afternoon"])
+        await volunteers.toggle_slots(s, vid, [5], PARTS)
         await volunteers.toggle_slots(s, vid, range(7), ["evening"])
+        await volunteers.toggle_slots(s, vid, [6], PARTS)
+        assert (await volunteers.profile(s, vid)).availability == mask(WEEKDAYS, ["morning"])
+        # An empty row or column fills; a partly ticked one clears.
+        weekday_mornings = mask(WEEKDAYS, ["morning"])
+        await volunteers.toggle_slots(s, vid, [5], PARTS)
         assert (await volunteers.profile(s, vid)).availability == (
-            mask([0], PARTS) | mask(range(7), ["evening"])
+            weekday_mornings | mask([5], PARTS)
         )
         await volunteers.toggle_slots(s, vid, range(7), ["evening"])
-        assert (await volunteers.profile(s, vid)).availability == mask([0], PARTS[:2])
+        assert (await volunteers.profile(s, vid)).availability == (
+            weekday_mornings | mask([5], ["morning", "afternoon"])
+        )
+        await volunteers.toggle_slots(s, vid, range(7), ["evening"])
+        assert (await volunteers.profile(s, vid)).availability == (
+            weekday_mornings | mask([5], ["morning", "afternoon"]) | mask(range(7), ["evening"])
+        )
+        await volunteers.toggle_slots(s, vid, range(7), PARTS)
+        assert (await volunteers.profile(s, vid)).availability == 0
+        await volunteers.toggle_slots(s, vid, range(7), PARTS)
+        assert (await volunteers.profile(s, vid)).availability == EVERY_SLOT
 
 
 @pytest.mark.parametrize(
