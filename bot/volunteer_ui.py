@@ -46,6 +46,19 @@ QUIET = __("🌙 Quiet hours")
 LANGUAGES = __("🗣 Languages I speak")
 TO_VERIFY = __("✅ Volunteers to verify")
 BACK_TO_PROFILE = __("⬅️ Back")
+WHOLE_WEEK = __("All")
+# Column headings of the availability grid: short, so four columns fit on a phone.
+PART_HEADINGS = {
+    "morning": __("Morning"),
+    "afternoon": __("Afternoon"),
+    "evening": __("Evening"),
+}
+# Parts of the day as the profile summary says them ("Mon–Fri mornings").
+PART_TIMES = {
+    "morning": __("mornings"),
+    "afternoon": __("afternoons"),
+    "evening": __("evenings"),
+}
 QUIET_NAMES = {
     "none": __("No quiet hours"),
     "night": __("21:00 – 8:00"),
@@ -68,8 +81,8 @@ class OrderStep(CallbackData, prefix="ostep"):
 
 
 class ProfileStep(CallbackData, prefix="vol"):
-    """view | skills | skill | times | slot | distance | dist | quiet | q | langs | lang |
-    pause | resume | verify_list | verify."""
+    """view | skills | skill | times | slot | day | part | week | distance | dist | quiet | q |
+    langs | lang | pause | resume | verify_list | verify."""
 
     action: str
     value: int = 0

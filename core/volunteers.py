@@ -3,6 +3,7 @@ and the coordinator's "verified" mark. Only verified, unpaused volunteers are nu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,7 +23,8 @@ QUIET_CHOICES: dict[str, tuple[int | None, int | None]] = {
     "night": (21 * 60, 8 * 60),
     "evening": (19 * 60, 9 * 60),
 }
-DAYS = 7
+DAYS = 7  # Monday first, as `datetime.weekday()` counts them in the branch's time zone
+EVERY_SLOT = sum(slot_bit(day, part) for day in range(DAYS) for part in range(len(PARTS)))
 
 
 class CoordinatorOnly(DomainError):
@@ -33,6 +35,10 @@ class NotAVolunteer(DomainError):
     key = N_("This is for volunteers. You can become one in “👤 My details”.")
 
 
+class LastLanguage(DomainError):
+    key = N_("Please keep at least one language, so I know how to match you.")
+
+
 async def profile(session: AsyncSession, member_id: int) -> VolunteerProfile:
     """The member's profile, created with sensible defaults the first time (every day,
     every part, 2 km, their own language), and the home point refreshed from the member."""
@@ -41,10 +47,9 @@ async def profile(session: AsyncSession, member_id: int) -> VolunteerProfile:
         raise NotAVolunteer()
     row = await session.get(VolunteerProfile, member_id)
     if row is None:
-        everything = sum(slot_bit(d, p) for d in range(DAYS) for p in range(len(PARTS)))
         row = VolunteerProfile(
             member_id=member_id,
-            availability=everything,
+            availability=EVERY_SLOT,
             max_distance_m=2000,
             languages=[member.language] if member.language else [],
         )
@@ -78,14 +83,52 @@ def available(row: VolunteerProfile, day: int, part: int) -> bool:
     return bool(row.availability & slot_bit(day, part))
 
 
-async def toggle_slot(
-    session: AsyncSession, member_id: int, day: int, part: int
+async def toggle_slots(
+    session: AsyncSession, member_id: int, days: Sequence[int], parts: Sequence[str]
 ) -> VolunteerProfile:
-    if not (0 <= day < DAYS and 0 <= part < len(PARTS)):
+    """Untick every slot of these days × parts (names from `PARTS`) if any is ticked, else
+    tick them all. Untick first, because people mostly take times away from the every-slot
+    default: the weekend, then the evenings, then the afternoons each clear in one tap,
+    whichever order they come in."""
+    if not days or not parts or any(not 0 <= day < DAYS for day in days):
+        raise InvalidInput()
+    if any(part not in PARTS for part in parts):
         raise InvalidInput()
     row = await profile(session, member_id)
-    row.availability ^= slot_bit(day, part)
+    slots = sum({slot_bit(day, PARTS.index(part)) for day in days for part in parts})
+    if row.availability & slots:
+        row.availability &= ~slots
+    else:
+        row.availability |= slots
     return row
+
+
+@dataclass(frozen=True)
+class FreeTimes:
+    """Days that share the same parts of the day: `runs` of consecutive days (first, last)
+    and the indexes of the `parts` ticked on each of them."""
+
+    runs: tuple[tuple[int, int], ...]
+    parts: tuple[int, ...]
+
+
+def free_times(availability: int) -> list[FreeTimes]:
+    """The availability mask grouped as people say it: "Mon–Fri mornings, Sat all day"."""
+    by_parts: dict[tuple[int, ...], list[int]] = {}
+    for day in range(DAYS):
+        parts = tuple(p for p in range(len(PARTS)) if availability & slot_bit(day, p))
+        if parts:
+            by_parts.setdefault(parts, []).append(day)
+    groups = []
+    for parts, days in by_parts.items():
+        runs: list[tuple[int, int]] = []
+        for day in days:
+            if runs and runs[-1][1] == day - 1:
+                runs[-1] = (runs[-1][0], day)
+            else:
+                runs.append((day, day))
+        groups.append(FreeTimes(tuple(runs), parts))
+    return groups
 
 
 async def set_distance(session: AsyncSession, member_id: int, metres: int) -> VolunteerProfile:
@@ -112,18 +155,17 @@ def quiet_choice(row: VolunteerProfile) -> str:
 
 
 async def toggle_language(session: AsyncSession, member_id: int, language: str) -> VolunteerProfile:
+    """Add or remove a language the volunteer speaks; the last one stays."""
     if language not in LANGUAGES:
         raise InvalidInput()
     row = await profile(session, member_id)
     spoken = list(row.languages or [])
-    row.languages = (
-        [x for x in spoken if x != language]
-        if language in spoken
-        else [
-            *spoken,
-            language,
-        ]
-    )
+    if language not in spoken:
+        row.languages = [code for code in LANGUAGES if code in spoken or code == language]
+    elif len(spoken) == 1:
+        raise LastLanguage()
+    else:
+        row.languages = [code for code in spoken if code != language]
     return row
 
 

@@ -175,6 +175,24 @@ class Persona:
         ``{"url": ...}`` without a round trip."""
         await self._pump()
         message, button = self._find_inline_button(label, message_id)
+        return await self._press(message, button, timeout)
+
+    async def tap_inline_at(
+        self, row: int, column: int, *, timeout: float = 5.0  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """Press the inline button at (``row``, ``column``) of the latest message, counted
+        from 0, as a person taps a square of a grid whose squares look alike."""
+        await self._pump()
+        message = self.last_message()
+        rows = ((message or {}).get("reply_markup") or {}).get("inline_keyboard", [])
+        if message is None or not (0 <= row < len(rows) and 0 <= column < len(rows[row])):
+            raise LookupError(f"{self.first_name}: no inline button at ({row}, {column})")
+        return await self._press(message, rows[row][column], timeout)
+
+    async def _press(
+        self, message: dict[str, Any], button: dict[str, Any], timeout: float  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        label = button["text"]
         if "url" in button:
             return {"url": button["url"], "text": None, "show_alert": False}
         if "callback_data" not in button:
