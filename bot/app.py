@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.commands import set_commands
 from bot.conversations import onboarding
 from bot.fit import FitMiddleware
-from bot.handlers import common, fallback, orders, passbook, privacy, volunteer
+from bot.handlers import common, coordinator, fallback, orders, passbook, privacy, volunteer
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import ChatLockMiddleware, MemberMiddleware, UnitOfWorkMiddleware
 from bot.retry import RetryMiddleware
@@ -117,6 +117,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.include_router(orders.router)
     dispatcher.include_router(passbook.router)
     dispatcher.include_router(volunteer.router)
+    dispatcher.include_router(coordinator.router)
     dispatcher.include_router(fallback.router)
     app = App(settings, engine, dispatcher, i18n, isolation)
     dispatcher.startup.register(app.on_startup)

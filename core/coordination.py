@@ -53,6 +53,10 @@ class NobodyNew(DomainError):
     key = N_("Everyone who fits has been asked already. Please ask someone from the list yourself.")
 
 
+class StillLooking(DomainError):
+    key = N_("The nudges for this request are still going out. Please wait a little.")
+
+
 class Why(StrEnum):
     """What keeps a volunteer out of the automatic waves for this order."""
 
@@ -419,6 +423,8 @@ async def another_round(
     progress = await nudges.progress_of(session, order.id)
     if progress.round != after_round:
         return progress
+    if progress.escalated_at is None:
+        raise StillLooking()
     need = await matching.need_for(session, order, now)
     if not await matching.eligible(session, need, now=now, limit=1):
         raise NobodyNew()
