@@ -70,7 +70,7 @@ class App:
     background: Background | None = None
 
     async def on_startup(self, bot: Bot) -> None:
-        await set_commands(bot, self.i18n)
+        await set_commands(bot, self.i18n, self.settings.coordinators)
         async with transaction(session_factory(self.engine), write=True) as session:
             forgotten = await forget_old_updates(session)
         # SQLite's planner statistics, which matching's grid index needs (PostgreSQL's own

@@ -120,6 +120,8 @@ def finding_text(finding: Finding, page: int) -> str:
     lines.append(_("Who could help, best first (✅ fits everything they told me):"))
     shown = finding.candidates[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     lines += [_candidate_line(row) for row in shown]
+    if pages(len(finding.candidates)) > 1:
+        lines.append(f"({page + 1}/{pages(len(finding.candidates))})")
     return "\n".join(lines)
 
 

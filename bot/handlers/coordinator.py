@@ -4,15 +4,15 @@ that volunteer a nudge; "🔁 Another round" starts the waves again."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import coordinator_ui as ui
 from bot.callbacks import CoordStep
+from bot.replies import show_in_place
 from bot.volunteer_ui import error_text
 from core import coordination
 from core.errors import DomainError
@@ -20,16 +20,6 @@ from core.models import Member
 from core.volunteers import CoordinatorOnly
 
 router = Router(name="coordinator")
-
-
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    if query.message is None:
-        return
-    try:
-        await query.message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest as error:
-        if "not modified" not in str(error):
-            await query.message.answer(text, reply_markup=markup)
 
 
 @router.message(Command("waiting"))
@@ -45,7 +35,7 @@ async def on_waiting(message: Message, session: AsyncSession, member: Member | N
     await message.answer(ui.waiting_text(briefs), reply_markup=ui.waiting_buttons(briefs, 0))
 
 
-@router.callback_query(CoordStep.filter())
+@router.callback_query(CoordStep.filter(F.action.in_({"list", "view", "ask", "round"})))
 async def on_step(
     query: CallbackQuery, callback_data: CoordStep, session: AsyncSession, member: Member | None
 ) -> None:
@@ -53,16 +43,12 @@ async def on_step(
         await query.answer(_("Sorry, this button is not for you."), show_alert=True)
         return
     action, order_id, value = callback_data.action, callback_data.order_id, callback_data.value
+    note = None
     try:
         async with session.begin_nested():
             if action == "list":
                 briefs = await coordination.waiting_orders(session, member.id)
-                await query.answer()
-                await _show(query, ui.waiting_text(briefs), ui.waiting_buttons(briefs, value))
-                return
-            note = None
-            page = value if action == "view" else 0
-            if action == "ask":
+            elif action == "ask":
                 asked = await coordination.ask_volunteer(
                     session, order_id=order_id, coordinator_id=member.id, volunteer_id=value
                 )
@@ -72,15 +58,19 @@ async def on_step(
                     session, order_id=order_id, coordinator_id=member.id, after_round=value
                 )
                 note = _("🔁 Looking again: new nudges are on their way.")
-            elif action != "view":
-                await query.answer(_("Sorry, this button is not for you."), show_alert=True)
-                return
-            finding = await coordination.candidates_for_coordinator(
-                session, order_id=order_id, coordinator_id=member.id
-            )
+            if action != "list":
+                finding = await coordination.candidates_for_coordinator(
+                    session, order_id=order_id, coordinator_id=member.id
+                )
     except DomainError as error:
         await query.answer(error_text(error), show_alert=True)
         return
-    page = ui.page_with(finding, value) if action == "ask" else ui.page_of(finding, page)
     await query.answer(note)
-    await _show(query, ui.finding_text(finding, page), ui.finding_buttons(finding, page))
+    if action == "list":
+        await show_in_place(query, ui.waiting_text(briefs), ui.waiting_buttons(briefs, value))
+        return
+    if action == "ask":
+        page = ui.page_with(finding, value)
+    else:
+        page = ui.page_of(finding, value if action == "view" else 0)
+    await show_in_place(query, ui.finding_text(finding, page), ui.finding_buttons(finding, page))
