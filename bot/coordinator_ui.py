@@ -4,17 +4,19 @@ and for one of them, who could help and why some of them were not asked."""
 from __future__ import annotations
 
 from html import escape
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_skeleton
 
 from bot.callbacks import CoordStep
 from bot.conversations.request_help import category_text, duration_text, language
 from bot.volunteer_ui import distance_text, when_of
 from core import catalog
-from core.coordination import CandidateRow, Finding, OrderBrief, Why
+from core.coordination import Asked, CandidateRow, Finding, OrderBrief, Why
 
 PAGE_SIZE = 5
 ANOTHER_ROUND = __("🔁 Another round")
@@ -31,6 +33,17 @@ WHY = {
     Why.FAR: __("farther than they go"),
     Why.BUSY: __("busy with other help"),
 }
+
+
+def asked_note(asked: Asked, finding: Finding) -> str:
+    """The answer to "Ask {name}" (a short pop-up)."""
+    name = asked.volunteer.name
+    if asked.waits_until is None:
+        return _("📨 I have asked {name}.").format(name=name)
+    local = asked.waits_until.astimezone(ZoneInfo(finding.brief.branch.time_zone))
+    return _("🌙 It is quiet time for {name}. I will ask them at {time}.").format(
+        name=name, time=format_skeleton("Hm", local, locale=language())
+    )
 
 
 def pages(count: int) -> int:

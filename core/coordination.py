@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -129,6 +129,18 @@ class Asked:
     nudge: Nudge
     volunteer: Member
     replayed: bool
+    # When the nudge goes out, if it waits for the end of the volunteer's quiet hours.
+    waits_until: datetime | None = None
+
+
+def quiet_ends_at(now: datetime, time_zone: str, start: int | None, end: int | None) -> datetime:
+    """The next end of a volunteer's quiet hours after `now` (they are in them now)."""
+    assert start is not None and end is not None
+    local = now.astimezone(ZoneInfo(time_zone))
+    ends = local.replace(hour=end // 60, minute=end % 60, second=0, microsecond=0)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends.astimezone(UTC)
 
 
 async def _coordinator(session: AsyncSession, member_id: int) -> Member:
@@ -220,15 +232,11 @@ async def waiting_orders(
     return [await _brief(session, order, None, now) for order in rows.scalars()]
 
 
-def _query(need: matching.Need, radius_m: int, only: int | None = None):
-    """Volunteers of the branch with the skill and a home on the map within `radius_m` of
-    the place: verified, still members, not blocked the bot, not the order's own people."""
-    query = (
-        select(
-            VolunteerProfile,
-            Member.name,
-            Member.language,
-        )
+def _query(need: matching.Need):
+    """Volunteers of the branch with the skill and a home on the map: verified, still
+    members, not blocked the bot, not the order's own people."""
+    return (
+        select(VolunteerProfile, Member.name, Member.language)
         .join(Member, Member.id == VolunteerProfile.member_id)
         .where(
             VolunteerProfile.branch_id == need.branch_id,
@@ -242,10 +250,14 @@ def _query(need: matching.Need, radius_m: int, only: int | None = None):
             ~exists().where(BlockedMember.member_id == VolunteerProfile.member_id),
         )
     )
-    if only is not None:
-        return query.where(VolunteerProfile.member_id == only)
+
+
+def _near(need: matching.Need, radius_m: int):
+    """`_query` narrowed to the grid cells within `radius_m` of the place."""
     ranges = matching.cell_ranges(need.latitude, need.longitude, radius_m)
-    return query.where(or_(*(VolunteerProfile.cell.between(low, high) for low, high in ranges)))
+    return _query(need).where(
+        or_(*(VolunteerProfile.cell.between(low, high) for low, high in ranges))
+    )
 
 
 async def _judge(
@@ -314,15 +326,15 @@ async def candidates_for_coordinator(
 ) -> Finding:
     """Who could help with an open order, wider than the waves: everyone of the branch with
     the skill within twice the farthest a volunteer may choose to go, those who fit first,
-    each marked with what keeps them out of the waves. Nearest `limit` of them, judged in
-    a growing box of grid cells as matching does."""
+    each marked with what keeps them out of the waves. The box of grid cells grows as in
+    matching until it holds `limit` of them; the best `limit` of those are returned."""
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
     order = await _open_order(session, order_id, coordinator)
     need = await matching.need_for(session, order, now)
     radii = (*matching.search_radii(), matching.search_radii()[-1] * WIDEST_FACTOR)
     for radius in radii:
-        rows = (await session.execute(_query(need, radius))).all()
+        rows = (await session.execute(_near(need, radius))).all()
         candidates = await _judge(session, need, rows, now, radius)
         if len(candidates) >= limit or radius == radii[-1]:
             break
@@ -367,7 +379,8 @@ async def ask_volunteer(
     volunteer_id: int,
     now: datetime | None = None,
 ) -> Asked:
-    """A coordinator asks one volunteer personally: a nudge, as a wave would send it.
+    """A coordinator asks one volunteer personally: a nudge, as a wave would send it; in
+    their quiet hours it waits until those end.
 
     Once per volunteer per round of the order (the outbox key), so a double tap, or two
     coordinators tapping together, sends one message; after "another round" they may be
@@ -378,30 +391,42 @@ async def ask_volunteer(
     order = await _open_order(session, order_id, coordinator)
     progress = await nudges.progress_of(session, order.id)  # locks the order's matching
     need = await matching.need_for(session, order, now)
-    rows = (await session.execute(_query(need, 0, only=volunteer_id))).all()
+    only = _query(need).where(VolunteerProfile.member_id == volunteer_id)
+    rows = (await session.execute(only)).all()
     if not rows:
         raise NotFound()
     [row] = await _judge(session, need, rows, now, float("inf"))
+    profile = rows[0][0]
+    waits_until = None
+    if Why.QUIET in row.reasons:
+        waits_until = quiet_ends_at(now, need.time_zone, profile.quiet_start, profile.quiet_end)
     volunteer = await members.get_member(session, volunteer_id)
     key = f"ask:{order.id}:{volunteer_id}:{progress.round}"
-    if await outbox.by_key(session, key) is not None:
+    earlier = await outbox.by_key(session, key)
+    if earlier is not None:
         nudge = await session.scalar(
             select(Nudge).where(Nudge.order_id == order.id, Nudge.member_id == volunteer_id)
         )
         assert nudge is not None
-        return Asked(nudge, volunteer, replayed=True)
+        waits = earlier.not_before if earlier.not_before > now else None
+        return Asked(nudge, volunteer, replayed=True, waits_until=waits)
     nudge = await _nudge_for(session, order, volunteer_id, progress, row.distance_m)
     nudge.created_at = now
     await session.flush()
     sent = await outbox.enqueue(
-        session, key=key, member_id=volunteer_id, kind="nudge", payload={"nudge_id": nudge.id}
+        session,
+        key=key,
+        member_id=volunteer_id,
+        kind="nudge",
+        payload={"nudge_id": nudge.id},
+        not_before=waits_until,
     )
     if sent is None:
-        return Asked(nudge, volunteer, replayed=True)
+        return Asked(nudge, volunteer, replayed=True, waits_until=waits_until)
     nudge.outbox_id = sent
     await session.flush()
     log_event(log, "volunteer asked by coordinator", order_id=order.id, volunteer_id=volunteer_id)
-    return Asked(nudge, volunteer, replayed=False)
+    return Asked(nudge, volunteer, replayed=False, waits_until=waits_until)
 
 
 async def another_round(

@@ -43,7 +43,7 @@ async def on_step(
         await query.answer(_("Sorry, this button is not for you."), show_alert=True)
         return
     action, order_id, value = callback_data.action, callback_data.order_id, callback_data.value
-    note = None
+    note, asked = None, None
     try:
         async with session.begin_nested():
             if action == "list":
@@ -52,7 +52,6 @@ async def on_step(
                 asked = await coordination.ask_volunteer(
                     session, order_id=order_id, coordinator_id=member.id, volunteer_id=value
                 )
-                note = _("📨 I have asked {name}.").format(name=asked.volunteer.name)
             elif action == "round":
                 await coordination.another_round(
                     session, order_id=order_id, coordinator_id=member.id, after_round=value
@@ -65,6 +64,8 @@ async def on_step(
     except DomainError as error:
         await query.answer(error_text(error), show_alert=True)
         return
+    if asked is not None:
+        note = ui.asked_note(asked, finding)
     await query.answer(note)
     if action == "list":
         await show_in_place(query, ui.waiting_text(briefs), ui.waiting_buttons(briefs, value))

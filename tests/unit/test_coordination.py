@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -203,3 +204,23 @@ async def test_another_round_reaches_those_not_asked_yet(sessions) -> None:
         assert alerts == 2
         assert (await s.get(OrderProgress, ctx["order"])).round == 2
         assert (await s.get(Order, ctx["order"])).status == "open"
+
+
+async def test_asking_in_quiet_hours_waits_until_they_end(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    [volunteer_id] = ctx["volunteers"]
+    coordinator = await _coordinator(sessions)
+    local = NOW.astimezone(ZoneInfo("Asia/Shanghai"))
+    minute = local.hour * 60 + local.minute
+    async with transaction(sessions, write=True) as s:
+        profile = await s.get(VolunteerProfile, volunteer_id)
+        profile.quiet_start, profile.quiet_end = (minute - 60) % 1440, (minute + 90) % 1440
+        for _ in range(2):
+            asked = await coordination.ask_volunteer(
+                s, order_id=ctx["order"], coordinator_id=coordinator, volunteer_id=volunteer_id,
+                now=NOW,
+            )  # fmt: skip
+        sent = await s.get(OutboxMessage, asked.nudge.outbox_id)
+    ends = (local.replace(second=0) + timedelta(minutes=90)).astimezone(UTC)
+    assert asked.replayed and asked.waits_until == ends
+    assert sent.not_before == ends
