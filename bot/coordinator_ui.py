@@ -70,9 +70,12 @@ def _pager(
 
 def order_label(brief: OrderBrief) -> str:
     mark = "📣 " if brief.escalated else ""
-    return f"{mark}{category_text(brief.category)} · {when_of(brief.order, brief.branch)} · " + (
-        brief.beneficiary.name
+    parts = (
+        category_text(brief.category),
+        when_of(brief.order, brief.branch),
+        brief.beneficiary.name,
     )
+    return mark + " · ".join(parts)
 
 
 def waiting_text(briefs: list[OrderBrief]) -> str:
