@@ -20,6 +20,7 @@ from bot.conversations import onboarding
 from bot.fit import FitMiddleware
 from bot.handlers import (
     common,
+    coordinator,
     fallback,
     orders,
     passbook,
@@ -78,7 +79,7 @@ class App:
     background: Background | None = None
 
     async def on_startup(self, bot: Bot) -> None:
-        await set_commands(bot, self.i18n)
+        await set_commands(bot, self.i18n, self.settings.coordinators)
         async with transaction(session_factory(self.engine), write=True) as session:
             forgotten = await forget_old_updates(session)
         # SQLite's planner statistics, which matching's grid index needs (PostgreSQL's own
@@ -126,6 +127,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.include_router(passbook.router)
     dispatcher.include_router(volunteer.router)
     dispatcher.include_router(volunteer_profile.router)
+    dispatcher.include_router(coordinator.router)
     dispatcher.include_router(fallback.router)
     app = App(settings, engine, dispatcher, i18n, isolation)
     dispatcher.startup.register(app.on_startup)

@@ -60,3 +60,12 @@ class GiftStep(CallbackData, prefix="gift"):
     action: str
     to: int = 0
     minutes: int = 0
+
+
+class CoordStep(CallbackData, prefix="crd"):
+    """A coordinator finding someone: list (value: page) of the waiting orders; view (value:
+    page) of one order's candidates; ask (value: the volunteer); round (value: the round seen)."""
+
+    action: str
+    order_id: int = 0
+    value: int = 0

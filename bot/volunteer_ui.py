@@ -16,6 +16,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import CoordStep
 from bot.conversations.request_help import (
     category_text,
     description_text,
@@ -45,6 +46,7 @@ DISTANCE = __("📏 How far I will go")
 QUIET = __("🌙 Quiet hours")
 LANGUAGES = __("🗣 Languages I speak")
 TO_VERIFY = __("✅ Volunteers to verify")
+FIND_SOMEONE = __("🔎 Find someone")
 BACK_TO_PROFILE = __("⬅️ Back")
 WHOLE_WEEK = __("All")
 # Column headings of the availability grid: short, so four columns fit on a phone.
@@ -226,6 +228,14 @@ def coordinator_confirm(order_id: int) -> InlineKeyboardMarkup:
     return buttons.as_markup()
 
 
+def find_someone_button(order_id: int) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    buttons.button(
+        text=str(FIND_SOMEONE), callback_data=CoordStep(action="view", order_id=order_id)
+    )
+    return buttons.as_markup()
+
+
 def balance_text(minutes: int | None) -> str:
     return _("Your balance: {balance}").format(balance=duration_text(minutes or 0))
 
@@ -289,11 +299,14 @@ async def render(
             ).format(category=what, when=when)
         )
     if kind == "escalated":
+        if f.order.status != "open":
+            return None  # someone said yes before the alert went out
         return Send(
             _(
                 "📣 Nobody has said yes yet to {category} for {name}, {when}. "
                 "Could you find someone?"
-            ).format(category=what, name=escape(f.beneficiary.name), when=when)
+            ).format(category=what, name=escape(f.beneficiary.name), when=when),
+            find_someone_button(f.order.id),
         )
     if kind == "reminder":
         first = _("⏰ In about an hour:") if payload.get("soon") else _("⏰ Coming up:")

@@ -250,7 +250,7 @@ async def _members(session: AsyncSession, member_ids: Sequence[int]) -> dict[int
     return {row[0]: row[1] for row in rows}
 
 
-async def _workload(
+async def workload(
     session: AsyncSession, member_ids: Sequence[int], now: datetime
 ) -> dict[int, tuple[int, int]]:
     """(open orders, orders in the last 30 days) of each volunteer who has any."""
@@ -284,10 +284,10 @@ async def _judge(
             near.append((row, distance))
     languages = await _members(session, [row.member_id for row, _d in near])
     near = [(row, distance) for row, distance in near if row.member_id in languages]
-    workload = await _workload(session, [row.member_id for row, _d in near], now)
+    loads = await workload(session, [row.member_id for row, _d in near], now)
     candidates = []
     for row, distance in near:
-        busy, recent = workload.get(row.member_id, (0, 0))
+        busy, recent = loads.get(row.member_id, (0, 0))
         if busy >= row.max_open:
             continue
         speaks = need.language is not None and (

@@ -1,0 +1,287 @@
+"""A coordinator finds someone when the waves run out: the alert, the list of waiting
+requests, the wider list of volunteers with why each was not asked, asking one personally,
+who accepts; stale and forged buttons. In Chinese, Korean and English."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core import catalog, matching, volunteers
+from core.db import transaction, utcnow
+from core.models import Category, Member, Nudge, Order, OrderStatus, OutboxMessage, VolunteerProfile
+from tests.bot.conftest import COORDINATOR_ID
+from tests.bot.lang import t
+from tests.bot.test_request_help import fill_in, member, member_id
+from tests.bot.test_volunteer_journey import grant, sweep, until, volunteer
+
+NAMES = {
+    "zh_Hans": ("王芳", "李伟", "张伟", "陈静", "罗山一村"),
+    "ko": ("김영희", "이민호", "박민수", "이지은", "뤄산 1촌"),
+    "en": ("Margaret", "Li Wei", "Tom", "Ann", "Luoshan Village 1"),
+}
+
+
+def plain(lang: str, message: str) -> str:
+    """What the member reads of a message in HTML: the text without its tags."""
+    return re.sub(r"<[^>]+>", "", t(lang, message))
+
+
+@pytest.fixture(autouse=True)
+def _no_scheduled_sweep(monkeypatch) -> None:
+    monkeypatch.setenv("TIMEBANK_SWEEP_SECONDS", "0")
+
+
+async def paused_volunteers(sessions, count: int) -> list[int]:
+    """Volunteers of the branch with the skill who paused their nudges (not on Telegram)."""
+    ids = []
+    async with transaction(sessions, write=True) as s:
+        repairs = await s.scalar(select(Category.id).where(Category.code == "repairs"))
+        branch_id = (await catalog.branch_by_code(s, "luoshan")).id
+        for n in range(count):
+            row = Member(
+                name=f"Helper {n + 1}",
+                language="en",
+                branch_id=branch_id,
+                is_volunteer=True,
+                verified=True,
+                home_latitude=31.2135 + 0.01 * (n + 1),
+                home_longitude=121.5560,
+            )
+            s.add(row)
+            await s.flush()
+            profile = await volunteers.profile(s, row.id)
+            profile.skills = matching.skill_bit(repairs)
+            profile.max_distance_m = 5000
+            profile.paused = True
+            ids.append(row.id)
+    return ids
+
+
+async def run_out_of_waves(sessions) -> None:
+    now = utcnow()
+    for minutes in (0, 11, 22):
+        await sweep(sessions, now + timedelta(minutes=minutes))
+    report = await sweep(sessions, now + timedelta(minutes=33))
+    assert len(report.escalated) == 1, report
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
+async def test_the_coordinator_finds_someone_after_the_last_wave(person, sessions, lang) -> None:
+    resident_name, coordinator_name, tom_name, ann_name, area = NAMES[lang]
+    coordinator = await member(
+        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
+        branch="luoshan", is_resident=False, is_coordinator=True,
+    )  # fmt: skip
+    resident = await member(person, sessions, resident_name, lang, branch="luoshan")
+    await grant(sessions, await member_id(sessions, resident), 300)
+    tom = await volunteer(person, sessions, tom_name, lang, 0.001)
+    ann = await volunteer(person, sessions, ann_name, lang, 0.002)
+    async with transaction(sessions, write=True) as s:
+        (await s.get(VolunteerProfile, await member_id(sessions, ann))).paused = True
+    await paused_volunteers(sessions, 5)
+    await fill_in(resident, sessions, lang)
+    await resident.tap_inline(t(lang, "✅ Send"))
+    await resident.wait_reply()
+
+    await sweep(sessions, utcnow())
+    await until(tom, t(lang, "🔔 Someone near you would like help"))
+    await tom.tap_inline(t(lang, "Not this time"))
+    await until(tom, t(lang, "👌 No problem. Thank you for letting me know!"))
+    await run_out_of_waves(sessions)
+
+    # The alert, with its button.
+    await until(coordinator, resident_name)
+    await coordinator.tap_inline(t(lang, "🔎 Find someone"))
+    view = await until(coordinator, t(lang, "paused"))
+    assert area in view and resident_name in view
+    assert "12 Luoshan Road" not in view
+    assert f"{ann_name} · " in view
+    assert t(lang, "said not this time") not in view  # Tom is on the second page
+    await coordinator.tap_inline("▶")
+    second = await until(coordinator, t(lang, "said not this time"))
+    assert tom_name in second and ann_name not in second
+
+    # The list of waiting requests leads to the same view.
+    await coordinator.tap_inline(t(lang, "📋 All waiting requests"))
+    await until(coordinator, plain(lang, "📋 <b>Requests still waiting for a volunteer</b>"))
+    [entry] = coordinator.inline_labels()
+    assert entry.startswith("📣 ") and resident_name in entry
+    await coordinator.tap_inline(entry)
+    await until(coordinator, t(lang, "paused"))
+
+    ask_ann = t(lang, "🙋 Ask {name}").format(name=ann_name)
+    asked = t(lang, "📨 I have asked {name}.").format(name=ann_name)
+    assert (await coordinator.tap_inline(ask_ann))["text"] == asked
+    assert (await coordinator.tap_inline(ask_ann))["text"] == asked  # a double tap
+    await until(coordinator, t(lang, "already asked"))
+
+    await until(ann, t(lang, "🔔 Someone near you would like help"))
+    await ann.tap_inline(t(lang, "✅ Accept"))
+    await until(ann, t(lang, "🙏 Thank you! It is yours."))
+    assert "12 Luoshan Road, flat 3" in ann.last_text()
+    await until(resident, ann_name)
+
+    # The order is taken: the coordinator's buttons say so kindly and change nothing.
+    taken = t(lang, "Another volunteer has already said yes. Thank you all the same!")
+    helper = t(lang, "🙋 Ask {name}").format(name="Helper 1")
+    assert (await coordinator.tap_inline(helper))["text"] == taken
+    assert (await coordinator.tap_inline(t(lang, "🔁 Another round")))["text"] == taken
+    await coordinator.command("/waiting")
+    await until(coordinator, t(lang, "🎉 Every request has a volunteer. Nothing is waiting."))
+
+    async with sessions() as s:
+        [order] = list(await s.scalars(select(Order)))
+        assert order.status == OrderStatus.ACCEPTED
+        assert order.volunteer_id == await member_id(sessions, ann)
+        assert await s.scalar(select(func.count()).select_from(Nudge)) == 2
+        asks = await s.scalar(select(func.count()).where(OutboxMessage.key.like("ask:%")))
+        assert asks == 1
+    nudged = [
+        m
+        for m in ann.bot_messages()
+        if t(lang, "🔔 Someone near you would like help") in (m.get("text") or "")
+        or t(lang, "🙏 Thank you! It is yours.") in (m.get("text") or "")
+    ]
+    assert len(nudged) == 1
+
+
+async def test_forged_buttons_get_a_kind_answer_and_change_nothing(
+    sandbox, engine, database_url, sessions, seeded
+) -> None:
+    from datetime import date
+
+    from aiogram.types import Update
+
+    from bot.app import create_app, create_bot
+    from core import orders
+    from core.config import load_settings
+    from core.models import Identity, OrderProgress
+    from core.orders import HelpRequest, Place
+    from core.schedule import When
+    from sandbox.client import SandboxClient
+    from tests.bot.conftest import TOKEN
+
+    settings = load_settings(
+        telegram_token=TOKEN, telegram_api_url=sandbox.base_url, database_url=database_url
+    )
+    app, bot = create_app(settings, engine), create_bot(settings)
+    answers: list[str | None] = []
+    original = bot.session.make_request
+
+    async def spy(bot_, method, timeout=None):  # noqa: ASYNC109  (aiogram signature)
+        if type(method).__name__ == "AnswerCallbackQuery":
+            answers.append(method.text)
+            return True
+        return await original(bot_, method, timeout)
+
+    async with SandboxClient(sandbox.base_url) as control:
+        people = {n: await control.user(n, language_code="en") for n in ("Ann", "Li", "Kim", "Eve")}
+        ids = {}
+        async with transaction(sessions, write=True) as s:
+            roles = {"Ann": ("luoshan", False), "Li": ("luoshan", True), "Kim": ("mapo", True)}
+            for name, (code, coordinator) in roles.items():
+                branch = await catalog.branch_by_code(s, code)
+                row = Member(name=name, language="en", branch_id=branch.id, is_resident=True,
+                             is_coordinator=coordinator, onboarded_at=utcnow())  # fmt: skip
+                s.add(row)
+                await s.flush()
+                s.add(
+                    Identity(
+                        platform="telegram", external_id=str(people[name].id), member_id=row.id
+                    )
+                )
+                ids[name] = row.id
+            category = await s.scalar(select(Category).where(Category.code == "repairs"))
+            placed = await orders.place_order(
+                s,
+                requester_id=ids["Ann"],
+                beneficiary_id=ids["Ann"],
+                request=HelpRequest(
+                    category_id=category.id,
+                    when=When.day_part(date.today() + timedelta(days=2), "morning"),
+                    place=Place.typed("1 Main Street"),
+                    estimated_minutes=60,
+                ),
+                key="forged-coordinator",
+                max_open=3,
+            )
+        order_id = placed.order.id
+        [helper] = await paused_volunteers(sessions, 1)
+        only_coordinators = "Only a coordinator can do that."
+        not_found = "Sorry, I could not find that."
+        forged = [
+            ("Ann", f"crd:view:{order_id}:0", only_coordinators),
+            ("Ann", f"crd:ask:{order_id}:{helper}", only_coordinators),
+            ("Ann", "crd:list:0:0", only_coordinators),
+            ("Eve", f"crd:view:{order_id}:0", "Sorry, this button is not for you."),
+            ("Kim", f"crd:view:{order_id}:0", not_found),
+            ("Kim", f"crd:ask:{order_id}:{helper}", not_found),
+            ("Li", f"crd:ask:{order_id}:{ids['Ann']}", not_found),
+            ("Li", f"crd:ask:999999:{helper}", not_found),
+            ("Li", f"crd:hack:{order_id}:0", "This button is no longer active."),
+            (
+                "Li",
+                f"crd:round:{order_id}:1",
+                "The nudges for this request are still going out. Please wait a little.",
+            ),
+        ]
+        bot.session.make_request = spy
+        counter = iter(range(8_000_000, 8_000_100))
+        try:
+            for who, data, _answer in forged:
+                await app.dispatcher.feed_update(bot, Update.model_validate({
+                    "update_id": next(counter),
+                    "callback_query": {
+                        "id": str(next(counter)), "chat_instance": "1", "data": data,
+                        "from": {"is_bot": False, **people[who].user},
+                    },
+                }))  # fmt: skip
+        finally:
+            await app.close()
+            await bot.session.close()
+    assert answers == [answer for _who, _data, answer in forged]
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Nudge)) == 0
+        assert await s.scalar(select(func.count()).select_from(OrderProgress)) == 0
+        assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_coordinators_have_waiting_in_their_command_menu(
+    person, sessions, running_bot
+) -> None:
+    import asyncio
+
+    from aiogram.types import BotCommandScopeChat
+
+    from bot.app import create_bot
+
+    coordinator = await member(
+        person, sessions, "Li Wei", "ko", user_id=COORDINATOR_ID, is_coordinator=True
+    )
+    resident = await member(person, sessions, "김영희", "ko")
+    await running_bot.restart()  # the menus are set at start-up, for chats that exist
+    bot = create_bot(running_bot.settings)
+    try:
+        for _ in range(50):
+            mine = await bot.get_my_commands(
+                scope=BotCommandScopeChat(chat_id=coordinator.id), language_code="ko"
+            )
+            if mine:
+                break
+            await asyncio.sleep(0.1)
+        theirs = await bot.get_my_commands(
+            scope=BotCommandScopeChat(chat_id=resident.id), language_code="ko"
+        )
+    finally:
+        await bot.session.close()
+    waiting = [c.description for c in mine if c.command == "waiting"]
+    assert waiting == [t("ko", "Requests waiting for a volunteer")]
+    assert "waiting" not in [c.command for c in theirs]
+    await coordinator.command("/waiting")
+    await until(coordinator, t("ko", "🎉 Every request has a volunteer. Nothing is waiting."))
+    await resident.command("/waiting")
+    await until(resident, t("ko", "Only a coordinator can do that."))

@@ -1,0 +1,226 @@
+"""The coordinator's "find someone": the wider list, asking one volunteer, another round."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from core import coordination, helping, matching, nudges, volunteers
+from core.coordination import Why
+from core.db import transaction
+from core.errors import NotFound
+from core.models import (
+    BlockedMember,
+    Branch,
+    Member,
+    Nudge,
+    NudgeStatus,
+    Order,
+    OrderProgress,
+    OutboxMessage,
+    VolunteerProfile,
+)
+from core.volunteers import CoordinatorOnly
+from tests.unit.test_matching import NOW, _setup
+
+RULES = nudges.Rules(wave_size=5, wave_minutes=10, max_waves=1)
+
+
+async def _coordinator(sessions, branch_code: str = "luoshan") -> int:
+    async with transaction(sessions, write=True) as s:
+        branch = await s.scalar(select(Branch).where(Branch.code == branch_code))
+        row = Member(name="Coord", branch_id=branch.id, is_coordinator=True)
+        s.add(row)
+        await s.flush()
+        return row.id
+
+
+async def _sweep(sessions, now) -> nudges.SweepReport:
+    async with transaction(sessions, write=True) as s:
+        return await nudges.sweep(s, now=now, rules=RULES)
+
+
+async def _find(sessions, ctx, coordinator: int, now=NOW) -> coordination.Finding:
+    async with sessions() as s:
+        return await coordination.candidates_for_coordinator(
+            s, order_id=ctx["order"], coordinator_id=coordinator, now=now
+        )
+
+
+async def test_wider_than_the_waves_and_says_why(sessions) -> None:
+    # 110 m apart going north, up to ~900 m; v8 at 4.4 km; v9 at 6.7 km, beyond anyone's 5 km.
+    spots = [(0.001 * (n + 1), 0) for n in range(8)] + [(0.04, 0), (0.06, 0)]
+    ctx = await _setup(sessions, spots)
+    v = ctx["volunteers"]
+    coordinator = await _coordinator(sessions)
+    async with transaction(sessions, write=True) as s:
+        (await s.get(VolunteerProfile, v[1])).paused = True
+        (await s.get(VolunteerProfile, v[2])).max_distance_m = 100
+        (await s.get(VolunteerProfile, v[3])).availability = 0
+        (await s.get(Member, v[4])).verified = False
+        s.add(BlockedMember(member_id=v[5], platform="telegram"))
+        (await s.get(Member, v[6])).erased_at = NOW
+        quiet = await s.get(VolunteerProfile, v[7])
+        quiet.quiet_start, quiet.quiet_end = 0, 24 * 60 - 1
+        # The resident volunteers too, but is never offered their own order.
+        resident = await s.get(Member, ctx["resident"])
+        resident.is_volunteer, resident.verified = True, True
+        resident.home_latitude, resident.home_longitude = 31.2135, 121.5560
+        order = await s.get(Order, ctx["order"])
+        (await volunteers.profile(s, resident.id)).skills = matching.skill_bit(order.category_id)
+    await _sweep(sessions, NOW)  # v0 and v8 are nudged
+    async with transaction(sessions, write=True) as s:
+        nudge = await s.scalar(select(Nudge).where(Nudge.member_id == v[8]))
+        await helping.decline(s, nudge_id=nudge.id, member_id=v[8])
+
+    finding = await _find(sessions, ctx, coordinator)
+    reasons = {row.member_id: row.reasons for row in finding.candidates}
+    assert set(reasons) == {v[0], v[1], v[2], v[3], v[7], v[8], v[9]}
+    assert reasons[v[0]] == (Why.ASKED,)
+    assert reasons[v[1]] == (Why.PAUSED,)
+    assert reasons[v[2]] == (Why.FAR,)
+    assert reasons[v[3]] == (Why.NOT_FREE,)
+    assert reasons[v[7]] == (Why.QUIET,)
+    assert reasons[v[8]] == (Why.DECLINED,)
+    assert reasons[v[9]] == (Why.FAR,)
+    # The lighter the reason, the higher, then by distance; "said not this time" last.
+    ranked = [row.member_id for row in finding.candidates]
+    assert ranked == [v[0], v[2], v[7], v[9], v[3], v[1], v[8]]
+    assert finding.candidates[3].distance_m == pytest.approx(6672, abs=5)
+    assert finding.brief.asked == 2
+    assert finding.brief.area is not None and finding.brief.area.code == "luoshan-1"
+
+
+async def test_only_the_branch_coordinators(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    elsewhere = await _coordinator(sessions, "mapo")
+    with pytest.raises(CoordinatorOnly):
+        await _find(sessions, ctx, ctx["volunteers"][0])
+    with pytest.raises(NotFound):
+        await _find(sessions, ctx, elsewhere)
+    async with sessions() as s:
+        with pytest.raises(NotFound):
+            await coordination.ask_volunteer(
+                s,
+                order_id=ctx["order"],
+                coordinator_id=elsewhere,
+                volunteer_id=ctx["volunteers"][0],
+            )
+        assert await coordination.waiting_orders(s, elsewhere, now=NOW) == []
+
+
+async def test_ask_sends_one_nudge_and_accept_works_unchanged(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0), (0.002, 0)])
+    v = ctx["volunteers"]
+    coordinator = await _coordinator(sessions)
+    await _sweep(sessions, NOW)
+    async with transaction(sessions, write=True) as s:
+        nudge = await s.scalar(select(Nudge).where(Nudge.member_id == v[0]))
+        await helping.decline(s, nudge_id=nudge.id, member_id=v[0])
+    await _sweep(sessions, NOW + timedelta(minutes=11))  # escalated
+    async with sessions() as s:
+        [waiting] = await coordination.waiting_orders(s, coordinator, now=NOW)
+        assert waiting.escalated and waiting.order.id == ctx["order"]
+    for _ in range(2):  # a double tap
+        async with transaction(sessions, write=True) as s:
+            asked = await coordination.ask_volunteer(
+                s, order_id=ctx["order"], coordinator_id=coordinator, volunteer_id=v[0], now=NOW
+            )
+    assert asked.replayed
+    async with sessions() as s:
+        sent = await s.scalar(
+            select(func.count()).where(OutboxMessage.key.like(f"ask:{ctx['order']}:%"))
+        )
+        assert sent == 1
+        nudge = await s.scalar(select(Nudge).where(Nudge.member_id == v[0]))
+        assert nudge.status == NudgeStatus.SENT
+        assert (await s.get(OutboxMessage, nudge.outbox_id)).kind == "nudge"
+    async with transaction(sessions, write=True) as s:
+        accepted = await helping.accept(s, nudge_id=nudge.id, member_id=v[0])
+        assert accepted.order.volunteer_id == v[0]
+    async with transaction(sessions, write=True) as s:
+        with pytest.raises(helping.AlreadyTaken):
+            await coordination.ask_volunteer(
+                s, order_id=ctx["order"], coordinator_id=coordinator, volunteer_id=v[1]
+            )
+        with pytest.raises(helping.AlreadyTaken):
+            await coordination.another_round(
+                s, order_id=ctx["order"], coordinator_id=coordinator, after_round=1
+            )
+        assert await coordination.waiting_orders(s, coordinator, now=NOW) == []
+
+
+async def test_ask_someone_outside_the_list_is_refused(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    coordinator = await _coordinator(sessions)
+    async with transaction(sessions, write=True) as s:
+        (await s.get(Member, ctx["volunteers"][0])).verified = False
+        for volunteer_id in (ctx["volunteers"][0], ctx["resident"]):
+            with pytest.raises(NotFound):
+                await coordination.ask_volunteer(
+                    s, order_id=ctx["order"], coordinator_id=coordinator, volunteer_id=volunteer_id
+                )
+
+
+async def test_another_round_reaches_those_not_asked_yet(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0), (0.002, 0)])
+    v = ctx["volunteers"]
+    coordinator = await _coordinator(sessions)
+    async with transaction(sessions, write=True) as s:
+        (await s.get(Member, v[1])).verified = False
+    await _sweep(sessions, NOW)
+    report = await _sweep(sessions, NOW + timedelta(minutes=11))
+    assert report.escalated == [ctx["order"]]
+    async with transaction(sessions, write=True) as s:
+        with pytest.raises(coordination.NobodyNew):
+            await coordination.another_round(
+                s, order_id=ctx["order"], coordinator_id=coordinator, after_round=1, now=NOW
+            )
+    async with transaction(sessions, write=True) as s:
+        (await s.get(Member, v[1])).verified = True
+    later = NOW + timedelta(minutes=20)
+    for _ in range(2):  # a double tap starts one round
+        async with transaction(sessions, write=True) as s:
+            progress = await coordination.another_round(
+                s, order_id=ctx["order"], coordinator_id=coordinator, after_round=1, now=later
+            )
+    assert progress.round == 2 and progress.escalated_at is None
+    report = await _sweep(sessions, later)
+    assert report.waves == [(ctx["order"], 1)] and report.nudged == 1
+    async with sessions() as s:
+        nudge = await s.scalar(select(Nudge).where(Nudge.member_id == v[1]))
+        assert nudge.round == 2
+    report = await _sweep(sessions, later + timedelta(minutes=11))
+    assert report.escalated == [ctx["order"]]
+    async with sessions() as s:
+        alerts = await s.scalar(
+            select(func.count()).where(
+                OutboxMessage.kind == "escalated", OutboxMessage.member_id == coordinator
+            )
+        )
+        assert alerts == 2
+        assert (await s.get(OrderProgress, ctx["order"])).round == 2
+        assert (await s.get(Order, ctx["order"])).status == "open"
+
+
+async def test_asking_in_quiet_hours_waits_until_they_end(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    [volunteer_id] = ctx["volunteers"]
+    coordinator = await _coordinator(sessions)
+    local = NOW.astimezone(ZoneInfo("Asia/Shanghai"))
+    minute = local.hour * 60 + local.minute
+    async with transaction(sessions, write=True) as s:
+        profile = await s.get(VolunteerProfile, volunteer_id)
+        profile.quiet_start, profile.quiet_end = (minute - 60) % 1440, (minute + 90) % 1440
+        for _ in range(2):
+            asked = await coordination.ask_volunteer(
+                s, order_id=ctx["order"], coordinator_id=coordinator, volunteer_id=volunteer_id,
+                now=NOW,
+            )  # fmt: skip
+        sent = await s.get(OutboxMessage, asked.nudge.outbox_id)
+    ends = (local.replace(second=0) + timedelta(minutes=90)).astimezone(UTC)
+    assert asked.replayed and asked.waits_until == ends
+    assert sent.not_before == ends
