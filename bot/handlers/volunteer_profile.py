@@ -17,7 +17,9 @@ from babel.lists import format_list
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import volunteer_ui as ui
+from bot.callbacks import CoordStep
 from bot.conversations.request_help import clock
+from bot.coordinator_ui import ALL_WAITING
 from bot.volunteer_ui import ProfileStep
 from core import catalog, volunteers
 from core.errors import DomainError, InvalidInput
@@ -147,9 +149,14 @@ def _profile_buttons(row: VolunteerProfile, member: Member) -> InlineKeyboardMar
     else:
         buttons.button(text=str(ui.PAUSE), callback_data=ProfileStep(action="pause"))
     if member.is_coordinator:
-        buttons.button(text=str(ui.TO_VERIFY), callback_data=ProfileStep(action="verify_list"))
+        _coordinator_buttons(buttons)
     buttons.adjust(1)
     return buttons.as_markup()
+
+
+def _coordinator_buttons(buttons: InlineKeyboardBuilder) -> None:
+    buttons.button(text=str(ui.TO_VERIFY), callback_data=ProfileStep(action="verify_list"))
+    buttons.button(text=str(ALL_WAITING), callback_data=CoordStep(action="list"))
 
 
 def _back(buttons: InlineKeyboardBuilder) -> None:
@@ -343,6 +350,15 @@ async def on_menu(message: Message, session: AsyncSession, member: Member | None
         return
     try:
         text, markup = await _screen(session, member, "view")
+    except volunteers.NotAVolunteer as error:
+        if not member.is_coordinator:
+            await message.answer(ui.error_text(error))
+            return
+        # A coordinator who does not volunteer still reaches their tools from the menu.
+        buttons = InlineKeyboardBuilder()
+        _coordinator_buttons(buttons)
+        buttons.adjust(1)
+        text, markup = _("🧭 Your coordinator tools:"), buttons.as_markup()
     except DomainError as error:
         await message.answer(ui.error_text(error))
         return

@@ -283,5 +283,10 @@ async def test_coordinators_have_waiting_in_their_command_menu(
     assert "waiting" not in [c.command for c in theirs]
     await coordinator.command("/waiting")
     await until(coordinator, t("ko", "🎉 Every request has a volunteer. Nothing is waiting."))
+    # The main menu leads there too, although this coordinator does not volunteer.
+    await coordinator.tap(t("ko", "🤝 Volunteering"))
+    await until(coordinator, t("ko", "🧭 Your coordinator tools:"))
+    await coordinator.tap_inline(t("ko", "📋 All waiting requests"))
+    await until(coordinator, t("ko", "🎉 Every request has a volunteer. Nothing is waiting."))
     await resident.command("/waiting")
     await until(resident, t("ko", "Only a coordinator can do that."))
