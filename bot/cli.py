@@ -98,9 +98,49 @@ def cmd_seed_demo(_args: argparse.Namespace) -> None:
 def cmd_ledger(args: argparse.Namespace) -> None:
     from core.ledger import main_verify
 
+    if args.action == "fund-pool":
+        fund_pool(args)
+        return
     code = main_verify(load_settings().database_url)
     if code:
         raise SystemExit(code)
+
+
+def fund_pool(args: argparse.Namespace) -> None:
+    import hashlib
+    from datetime import date
+
+    from core import coordination
+    from core.db import create_engine, session_factory
+    from core.errors import DomainError
+    from core.ledger import atomically
+
+    if not args.branch or args.minutes is None or not args.reason:
+        raise Exit("fund-pool needs a branch code, the minutes and --reason")
+    # Without --key, running the same command again the same day records it once.
+    digest = hashlib.sha256(args.reason.encode()).hexdigest()[:12]
+    key = args.key or f"fund-pool:{args.branch}:{date.today()}:{args.minutes}:{digest}"
+    settings = load_settings()
+
+    async def fund() -> tuple[bool, int]:
+        engine = create_engine(settings.database_url)
+        try:
+            posting, free = await atomically(
+                session_factory(engine),
+                lambda s: coordination.fund_pool(
+                    s, branch_code=args.branch, minutes=args.minutes, reason=args.reason, key=key
+                ),
+            )
+            return posting.replayed, free
+        finally:
+            await engine.dispose()
+
+    try:
+        replayed, free = asyncio.run(fund())
+    except DomainError as error:
+        raise Exit(f"{args.branch}: {error}") from None
+    said = "already recorded" if replayed else f"{args.minutes} minutes added"
+    print(f"pool of {args.branch}: {said}; it can now cover {free} minutes")
 
 
 def cmd_i18n(_args: argparse.Namespace) -> None:
@@ -140,8 +180,16 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?", default="base", help="target of a downgrade")
     demo = add("demo", cmd_demo, "try the bot in a web chat, no token needed")
     demo.add_argument("--port", type=int, default=None, help="port of the demo page")
-    ledger = add("ledger", cmd_ledger, "check the time-credit ledger")
-    ledger.add_argument("action", choices=["verify"])
+    ledger = add(
+        "ledger", cmd_ledger, "check the time-credit ledger, or add credit to a branch's pool"
+    )
+    ledger.add_argument("action", choices=["verify", "fund-pool"])
+    ledger.add_argument("branch", nargs="?", help="fund-pool: the branch code, e.g. luoshan")
+    ledger.add_argument("minutes", nargs="?", type=int, help="fund-pool: minutes of credit")
+    ledger.add_argument("--reason", help="fund-pool: where the credit comes from")
+    ledger.add_argument(
+        "--key", help="fund-pool: idempotency key (default: branch, day, amount, reason)"
+    )
     add("seed-demo", cmd_seed_demo, "add demo branches, categories and members")
     add("i18n", cmd_i18n, "extract, update and compile the translations")
     return top

@@ -14,7 +14,7 @@ from babel.dates import format_skeleton
 
 from bot.callbacks import CoordStep
 from bot.conversations.request_help import category_text, duration_text, language
-from bot.volunteer_ui import distance_text, when_of
+from bot.volunteer_ui import POOL_PAYS, distance_text, when_of
 from core import catalog
 from core.coordination import Asked, CandidateRow, Finding, OrderBrief, Why
 
@@ -69,7 +69,7 @@ def _pager(
 
 
 def order_label(brief: OrderBrief) -> str:
-    mark = "📣 " if brief.escalated else ""
+    mark = "💝 " if brief.needs_sponsor else "📣 " if brief.escalated else ""
     parts = (
         category_text(brief.category),
         when_of(brief.order, brief.branch),
@@ -84,6 +84,7 @@ def waiting_text(briefs: list[OrderBrief]) -> str:
     return "\n".join(
         [
             _("📋 <b>Requests still waiting for a volunteer</b>"),
+            _("💝 marks those waiting for someone to cover the cost."),
             _("📣 marks those nobody has said yes to. Tap one to find someone."),
         ]
     )
@@ -121,7 +122,17 @@ def finding_text(finding: Finding, page: int) -> str:
     ]
     if brief.area is not None:
         lines.append("📍 " + escape(catalog.localized(brief.area.names, language())))
-    if brief.escalated:
+    if brief.needs_sponsor:
+        lines.append(
+            _(
+                "💝 {name} does not have enough credit for this. The branch pool can still "
+                "give {pool}. Once the cost is covered, the nudges go out by themselves."
+            ).format(
+                name=escape(brief.beneficiary.name),
+                pool=duration_text(max(brief.pool_free or 0, 0)),
+            )
+        )
+    elif brief.escalated:
         lines.append(
             _("📣 Asked so far: {count}. Nobody has said yes yet.").format(count=brief.asked)
         )
@@ -145,6 +156,13 @@ def finding_buttons(finding: Finding, page: int) -> InlineKeyboardMarkup:
     brief = finding.brief
     order_id = brief.order.id
     buttons = InlineKeyboardBuilder()
+    if brief.needs_sponsor:
+        buttons.button(
+            text=str(POOL_PAYS), callback_data=CoordStep(action="sponsor", order_id=order_id)
+        )
+        buttons.button(text=str(ALL_WAITING), callback_data=CoordStep(action="list"))
+        buttons.adjust(1)
+        return buttons.as_markup()
     shown = finding.candidates[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     for row in shown:
         buttons.button(

@@ -25,7 +25,7 @@ from bot.conversations.request_help import (
 )
 from core import helping
 from core.errors import DomainError
-from core.models import Branch, Category, Member, Nudge, Order, OutboxMessage
+from core.models import Branch, Category, Member, Nudge, Order, OrderFunding, OutboxMessage
 
 MENU_VOLUNTEER = __("🤝 Volunteering")
 ACCEPT = __("✅ Accept")
@@ -47,6 +47,7 @@ QUIET = __("🌙 Quiet hours")
 LANGUAGES = __("🗣 Languages I speak")
 TO_VERIFY = __("✅ Volunteers to verify")
 FIND_SOMEONE = __("🔎 Find someone")
+POOL_PAYS = __("💝 The branch pool pays")
 BACK_TO_PROFILE = __("⬅️ Back")
 WHOLE_WEEK = __("All")
 # Column headings of the availability grid: short, so four columns fit on a phone.
@@ -228,8 +229,12 @@ def coordinator_confirm(order_id: int) -> InlineKeyboardMarkup:
     return buttons.as_markup()
 
 
-def find_someone_button(order_id: int) -> InlineKeyboardMarkup:
+def find_someone_button(order_id: int, *, pool_pays: bool = False) -> InlineKeyboardMarkup:
     buttons = InlineKeyboardBuilder()
+    if pool_pays:
+        buttons.button(
+            text=str(POOL_PAYS), callback_data=CoordStep(action="sponsor", order_id=order_id)
+        )
     buttons.button(
         text=str(FIND_SOMEONE), callback_data=CoordStep(action="view", order_id=order_id)
     )
@@ -307,6 +312,28 @@ async def render(
                 "Could you find someone?"
             ).format(category=what, name=escape(f.beneficiary.name), when=when),
             find_someone_button(f.order.id),
+        )
+    if kind == "needs_sponsor":
+        if f.order.status != "open" or f.order.funding != OrderFunding.NEEDS_SPONSOR:
+            return None  # covered, cancelled or gone before the alert went out
+        return Send(
+            _(
+                "💝 {name} asked for {category}, {when}, but does not have enough credit "
+                "for about {duration}. Could the branch pool pay for it?"
+            ).format(
+                name=escape(f.beneficiary.name),
+                category=what,
+                when=when,
+                duration=duration_text(f.order.estimated_minutes),
+            ),
+            find_someone_button(f.order.id, pool_pays=True),
+        )
+    if kind == "sponsored":
+        return Send(
+            _(
+                "💝 Good news: the branch will pay for {category}, {when}. "
+                "I am looking for a volunteer now."
+            ).format(category=what, when=when)
         )
     if kind == "reminder":
         first = _("⏰ In about an hour:") if payload.get("soon") else _("⏰ Coming up:")

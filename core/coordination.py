@@ -21,7 +21,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import helping, matching, members, nudges, outbox
+from core import catalog, helping, ledger, matching, members, nudges, outbox
 from core.db import utcnow
 from core.errors import N_, DomainError, NotFound
 from core.logs import log_event
@@ -34,6 +34,7 @@ from core.models import (
     Nudge,
     NudgeStatus,
     Order,
+    OrderEvent,
     OrderFunding,
     OrderProgress,
     OrderStatus,
@@ -55,6 +56,14 @@ class NobodyNew(DomainError):
 
 class StillLooking(DomainError):
     key = N_("The nudges for this request are still going out. Please wait a little.")
+
+
+class PoolTooLow(DomainError):
+    key = N_("The branch pool does not have enough credit for this yet. Please top it up first.")
+
+
+class NeedsSponsor(DomainError):
+    key = N_("Please cover the cost first; then I will ask volunteers.")
 
 
 class Why(StrEnum):
@@ -112,10 +121,15 @@ class OrderBrief:
     area: Neighbourhood | None
     progress: OrderProgress | None
     asked: int  # volunteers offered it so far, in every round
+    pool_free: int | None = None  # what the branch pool can still promise, if it must pay
 
     @property
     def escalated(self) -> bool:
         return self.progress is not None and self.progress.escalated_at is not None
+
+    @property
+    def needs_sponsor(self) -> bool:
+        return self.order.funding == OrderFunding.NEEDS_SPONSOR
 
 
 @dataclass(frozen=True)
@@ -202,14 +216,17 @@ async def _brief(
         await _area(session, order, need),
         await session.get(OrderProgress, order.id),
         await _asked_count(session, order.id),
+        await pool_free(session, order.branch_id)
+        if order.funding == OrderFunding.NEEDS_SPONSOR
+        else None,
     )
 
 
 async def waiting_orders(
     session: AsyncSession, coordinator_id: int, *, now: datetime | None = None
 ) -> list[OrderBrief]:
-    """Open orders of the coordinator's branch nobody has taken: those the waves gave up on
-    first, then the soonest."""
+    """Open orders of the coordinator's branch nobody has taken: those waiting for someone to
+    cover the cost first, then those the waves gave up on, then the soonest."""
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
     rows = await session.execute(
@@ -218,10 +235,10 @@ async def waiting_orders(
         .where(
             Order.branch_id == coordinator.branch_id,
             Order.status == OrderStatus.OPEN,
-            Order.funding != OrderFunding.NEEDS_SPONSOR,
             or_(Order.window_end.is_(None), Order.window_end > now),
         )
         .order_by(
+            Order.funding != OrderFunding.NEEDS_SPONSOR,
             OrderProgress.escalated_at.is_(None),
             Order.window_start.is_(None),
             Order.window_start,
@@ -389,6 +406,8 @@ async def ask_volunteer(
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
     order = await _open_order(session, order_id, coordinator)
+    if order.funding == OrderFunding.NEEDS_SPONSOR:
+        raise NeedsSponsor()
     progress = await nudges.progress_of(session, order.id)  # locks the order's matching
     need = await matching.need_for(session, order, now)
     only = _query(need).where(VolunteerProfile.member_id == volunteer_id)
@@ -460,3 +479,73 @@ async def another_round(
     await session.flush()
     log_event(log, "matching restarted by coordinator", order_id=order.id, round=progress.round)
     return progress
+
+
+async def pool_free(session: AsyncSession, branch_id: int) -> int:
+    """What the branch pool can still promise: its available credit less the estimates of
+    the open orders it already pays for, which are held only once someone accepts."""
+    pool = await ledger.pool_account(session, branch_id)
+    available = (await ledger.balance_of(session, pool.id)).available
+    promised = await session.scalar(
+        select(func.coalesce(func.sum(Order.estimated_minutes), 0)).where(
+            Order.branch_id == branch_id,
+            Order.status == OrderStatus.OPEN,
+            Order.funding == OrderFunding.POOL,
+        )
+    )
+    return available - int(promised or 0)
+
+
+@dataclass(frozen=True)
+class Sponsored:
+    order: Order
+    replayed: bool
+
+
+async def sponsor_order(
+    session: AsyncSession, *, order_id: int, coordinator_id: int, now: datetime | None = None
+) -> Sponsored:
+    """The branch pool pays for an order its beneficiary cannot cover, so the next sweep
+    starts nudging volunteers. A repeat (a double tap, a second coordinator) changes nothing."""
+    now = now or utcnow()
+    coordinator = await _coordinator(session, coordinator_id)
+    # One sponsorship at a time per branch, so two cannot promise the same credit of the pool.
+    await session.execute(
+        select(Branch.id).where(Branch.id == coordinator.branch_id).with_for_update()
+    )
+    order = await _open_order(session, order_id, coordinator)
+    if order.funding != OrderFunding.NEEDS_SPONSOR:
+        return Sponsored(order, replayed=True)
+    if await pool_free(session, order.branch_id) < order.estimated_minutes:
+        raise PoolTooLow()
+    order.funding = OrderFunding.POOL
+    order.updated_at = now
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=OrderStatus.OPEN,
+            to_status=OrderStatus.OPEN,
+            actor_id=coordinator.id,
+            note="paid by the branch pool",
+            at=now,
+            key=f"order:{order.id}:sponsored",
+        )
+    )
+    await session.flush()
+    await nudges.tell_parties(session, order, "sponsored", f"sponsored:{order.id}")
+    log_event(log, "order sponsored by the pool", order_id=order.id, coordinator=coordinator.id)
+    return Sponsored(order, replayed=False)
+
+
+async def fund_pool(
+    session: AsyncSession, *, branch_code: str, minutes: int, reason: str, key: str
+) -> tuple[ledger.Posting, int]:
+    """New credit for a branch's pool (a donation, a grant from the street office), which
+    pays for sponsored members and the requests coordinators cover. Returns the posting and
+    what the pool can promise now. The same key again records nothing more."""
+    branch = await catalog.branch_by_code(session, branch_code)
+    if branch is None:
+        raise NotFound()
+    pool = await ledger.pool_account(session, branch.id)
+    posting = await ledger.grant(session, pool.id, minutes, key=key, memo=reason)
+    return posting, await pool_free(session, branch.id)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import ledger
 from core.db import utcnow
 from core.models import Branch, Category, Identity, Member, Neighbourhood
 
@@ -97,9 +98,13 @@ MEMBERS: list[tuple[str, str, str, str, tuple[str, ...], bool]] = [
 ]
 
 
+# Credit the demo's branch pools start with, so a coordinator can cover a request.
+DEMO_POOL_MINUTES = 20 * 60
+
+
 async def seed_demo(session: AsyncSession) -> dict[str, int]:
     """Insert what is missing; running it twice changes nothing."""
-    added = {"branches": 0, "categories": 0, "members": 0}
+    added = {"branches": 0, "categories": 0, "members": 0, "pool grants": 0}
     for spec in BRANCHES:
         branch = await session.scalar(select(Branch).where(Branch.code == spec["code"]))
         if branch is None:
@@ -148,4 +153,15 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
         await session.flush()
         session.add(Identity(platform="telegram", external_id=external_id, member_id=member.id))
         added["members"] += 1
+    for spec in BRANCHES:
+        branch = await session.scalar(select(Branch).where(Branch.code == spec["code"]))
+        pool = await ledger.pool_account(session, branch.id)
+        posting = await ledger.grant(
+            session,
+            pool.id,
+            DEMO_POOL_MINUTES,
+            key=f"demo:pool:{branch.code}",
+            memo="demo: the community pool's first hours",
+        )
+        added["pool grants"] += not posting.replayed
     return added

@@ -171,6 +171,18 @@ async def escalate(
     await session.flush()
 
 
+async def ask_for_sponsor(session: AsyncSession, order: Order) -> None:
+    """Tell the branch coordinators that an order waits for someone to cover its cost."""
+    for coordinator in await coordinators(session, order.branch_id):
+        await outbox.enqueue(
+            session,
+            key=f"needs_sponsor:{order.id}:{coordinator}",
+            member_id=coordinator,
+            kind="needs_sponsor",
+            payload={"order_id": order.id},
+        )
+
+
 async def _expire(session: AsyncSession, now: datetime, report: SweepReport, limit: int) -> None:
     stale = list(
         await session.scalars(

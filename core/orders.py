@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import family, ledger, members, schedule
+from core import family, ledger, members, nudges, schedule
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.ledger.tables import LedgerHold
@@ -489,6 +489,8 @@ async def place_order(
         OrderEvent(order_id=order.id, to_status=OrderStatus.OPEN, actor_id=requester_id, at=now)
     )
     await session.flush()
+    if coverage.needs_sponsor:
+        await nudges.ask_for_sponsor(session, order)
     return Placed(order, coverage)
 
 

@@ -35,7 +35,7 @@ async def on_waiting(message: Message, session: AsyncSession, member: Member | N
     await message.answer(ui.waiting_text(briefs), reply_markup=ui.waiting_buttons(briefs, 0))
 
 
-@router.callback_query(CoordStep.filter(F.action.in_({"list", "view", "ask", "round"})))
+@router.callback_query(CoordStep.filter(F.action.in_({"list", "view", "ask", "round", "sponsor"})))
 async def on_step(
     query: CallbackQuery, callback_data: CoordStep, session: AsyncSession, member: Member | None
 ) -> None:
@@ -57,6 +57,11 @@ async def on_step(
                     session, order_id=order_id, coordinator_id=member.id, after_round=value
                 )
                 note = _("🔁 Looking again: new nudges are on their way.")
+            elif action == "sponsor":
+                await coordination.sponsor_order(
+                    session, order_id=order_id, coordinator_id=member.id
+                )
+                note = _("💝 Thank you. The pool pays, and the nudges go out now.")
             if action != "list":
                 finding = await coordination.candidates_for_coordinator(
                     session, order_id=order_id, coordinator_id=member.id

@@ -10,13 +10,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import catalog, matching, volunteers
+from core import catalog, ledger, matching, volunteers
 from core.db import transaction, utcnow
-from core.models import Category, Member, Nudge, Order, OrderStatus, OutboxMessage, VolunteerProfile
+from core.demo import DEMO_POOL_MINUTES
+from core.models import (
+    Category,
+    Member,
+    Nudge,
+    Order,
+    OrderFunding,
+    OrderStatus,
+    OutboxMessage,
+    VolunteerProfile,
+)
 from tests.bot.conftest import COORDINATOR_ID
 from tests.bot.lang import t
 from tests.bot.test_request_help import fill_in, member, member_id
-from tests.bot.test_volunteer_journey import grant, sweep, until, volunteer
+from tests.bot.test_volunteer_journey import d, grant, sweep, until, volunteer
 
 NAMES = {
     "zh_Hans": ("王芳", "李伟", "张伟", "陈静", "罗山一村"),
@@ -195,6 +205,9 @@ async def test_forged_buttons_get_a_kind_answer_and_change_nothing(
                     )
                 )
                 ids[name] = row.id
+            luoshan = (await catalog.branch_by_code(s, "luoshan")).id
+            account = await ledger.open_member_account(s, ids["Ann"], luoshan)
+            await ledger.grant(s, account.id, 300, key="test:grant:ann")  # she can pay herself
             category = await s.scalar(select(Category).where(Category.code == "repairs"))
             placed = await orders.place_order(
                 s,
@@ -290,3 +303,48 @@ async def test_coordinators_have_waiting_in_their_command_menu(
     await until(coordinator, t("ko", "🎉 Every request has a volunteer. Nothing is waiting."))
     await resident.command("/waiting")
     await until(resident, t("ko", "Only a coordinator can do that."))
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko"])
+async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions, lang) -> None:
+    resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
+    coordinator = await member(
+        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
+        branch="luoshan", is_resident=False, is_coordinator=True,
+    )  # fmt: skip
+    resident = await member(person, sessions, resident_name, lang, branch="luoshan")
+    tom = await volunteer(person, sessions, tom_name, lang, 0.001)
+    await fill_in(resident, sessions, lang)  # no credit at all
+    await resident.tap_inline(t(lang, "✅ Send"))
+    await until(resident, t(lang, "A coordinator will see that it needs help with the cost."))
+    assert (await sweep(sessions, utcnow())).nudged == 0
+
+    alert = await until(coordinator, resident_name)
+    assert "12 Luoshan Road" not in alert
+    await coordinator.tap_inline(t(lang, "🔎 Find someone"))
+    pool_line = (
+        "💝 {name} does not have enough credit for this. The branch pool can still give {pool}. "
+        "Once the cost is covered, the nudges go out by themselves."
+    )
+    await until(
+        coordinator, t(lang, pool_line).format(name=resident_name, pool=d(lang, DEMO_POOL_MINUTES))
+    )
+    ask = t(lang, "🙋 Ask {name}").format(name=tom_name)
+    assert ask not in coordinator.inline_labels()  # nobody is asked before the cost is covered
+    paid = t(lang, "💝 Thank you. The pool pays, and the nudges go out now.")
+    assert (await coordinator.tap_inline(t(lang, "💝 The branch pool pays")))["text"] == paid
+    good_news = (
+        "💝 Good news: the branch will pay for {category}, {when}. "
+        "I am looking for a volunteer now."
+    )
+    await until(resident, t(lang, good_news).split("{")[0])
+
+    assert (await sweep(sessions, utcnow())).nudged == 1
+    await until(tom, t(lang, "🔔 Someone near you would like help"))
+    await tom.tap_inline(t(lang, "✅ Accept"))
+    await until(tom, t(lang, "🙏 Thank you! It is yours."))
+    async with sessions() as s:
+        [order] = list(await s.scalars(select(Order)))
+        assert order.funding == OrderFunding.POOL and order.status == OrderStatus.ACCEPTED
+        pool = await ledger.pool_account(s, order.branch_id)
+        assert (await ledger.balance_of(s, pool.id)).held == order.estimated_minutes

@@ -14,7 +14,11 @@ from bot.cli import main
 def _run(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
     )
 
 
@@ -44,8 +48,10 @@ def test_help_lists_the_commands(capsys) -> None:
         ({"TIMEBANK_DEFAULT_LANGUAGE": "fr"}, "TIMEBANK_DEFAULT_LANGUAGE"),
         ({"TIMEBANK_DATABASE_URL": "mysql://x/y"}, "SQLite or PostgreSQL"),
         (
-            {"TIMEBANK_TELEGRAM_TOKEN": "1:x",
-             "TIMEBANK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+            {
+                "TIMEBANK_TELEGRAM_TOKEN": "1:x",
+                "TIMEBANK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            },
             "cannot reach the database",
         ),
     ],
@@ -75,3 +81,26 @@ def test_ledger_verify_on_a_fresh_database(clean_env, tmp_path) -> None:
     result = _run("ledger", "verify", env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ledger ok")
+
+
+def test_fund_pool_records_a_repeated_command_once(clean_env, tmp_path) -> None:
+    assert _run("seed-demo", env=clean_env, cwd=tmp_path).returncode == 0
+    fund = ("ledger", "fund-pool", "luoshan", "600", "--reason", "street office, November")
+    first = _run(*fund, env=clean_env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (
+        first.stdout.strip() == "pool of luoshan: 600 minutes added; it can now cover 1800 minutes"
+    )
+    again = _run(*fund, env=clean_env, cwd=tmp_path)
+    assert (
+        again.stdout.strip() == "pool of luoshan: already recorded; it can now cover 1800 minutes"
+    )
+    for bad, says in (
+        (("ledger", "fund-pool", "nowhere", "60", "--reason", "x"), "nowhere"),
+        (("ledger", "fund-pool", "luoshan", "0", "--reason", "x"), "luoshan"),
+        (("ledger", "fund-pool", "luoshan", "60"), "--reason"),
+    ):
+        result = _run(*bad, env=clean_env, cwd=tmp_path)
+        assert result.returncode == 2 and says in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert _run("ledger", "verify", env=clean_env, cwd=tmp_path).returncode == 0

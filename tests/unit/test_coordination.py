@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core import coordination, helping, matching, nudges, volunteers
+from core import coordination, helping, ledger, matching, nudges, volunteers
 from core.coordination import Why
 from core.db import transaction
+from core.demo import DEMO_POOL_MINUTES
 from core.errors import NotFound
 from core.models import (
     BlockedMember,
@@ -19,6 +20,8 @@ from core.models import (
     Nudge,
     NudgeStatus,
     Order,
+    OrderEvent,
+    OrderFunding,
     OrderProgress,
     OutboxMessage,
     VolunteerProfile,
@@ -224,3 +227,96 @@ async def test_asking_in_quiet_hours_waits_until_they_end(sessions) -> None:
     ends = (local.replace(second=0) + timedelta(minutes=90)).astimezone(UTC)
     assert asked.replayed and asked.waits_until == ends
     assert sent.not_before == ends
+
+
+async def _needs_sponsor(sessions, ctx, minutes: int = 60) -> None:
+    async with transaction(sessions, write=True) as s:
+        order = await s.get(Order, ctx["order"])
+        order.funding, order.estimated_minutes = OrderFunding.NEEDS_SPONSOR, minutes
+
+
+async def _sponsor(sessions, ctx, coordinator: int) -> coordination.Sponsored:
+    async with transaction(sessions, write=True) as s:
+        return await coordination.sponsor_order(
+            s, order_id=ctx["order"], coordinator_id=coordinator, now=NOW
+        )
+
+
+async def test_the_pool_covers_an_order_once_and_then_matching_starts(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0), (0.002, 0)])
+    await _needs_sponsor(sessions, ctx)
+    coordinator = await _coordinator(sessions)
+    assert (await _sweep(sessions, NOW)).nudged == 0  # nobody is asked before it is paid for
+    async with transaction(sessions, write=True) as s:
+        [brief] = await coordination.waiting_orders(s, coordinator, now=NOW)
+        assert brief.needs_sponsor and brief.pool_free == DEMO_POOL_MINUTES
+        with pytest.raises(coordination.NeedsSponsor):
+            await coordination.ask_volunteer(
+                s, order_id=ctx["order"], coordinator_id=coordinator,
+                volunteer_id=ctx["volunteers"][0], now=NOW,
+            )  # fmt: skip
+
+    first, again = (
+        await _sponsor(sessions, ctx, coordinator),
+        await _sponsor(sessions, ctx, coordinator),
+    )
+    assert (first.replayed, again.replayed) == (False, True)
+    async with transaction(sessions, write=True) as s:
+        order = await s.get(Order, ctx["order"])
+        assert order.funding == OrderFunding.POOL
+        events = await s.scalar(
+            select(func.count()).where(
+                OrderEvent.order_id == order.id, OrderEvent.actor_id == coordinator
+            )
+        )
+        told = await s.scalar(select(func.count()).where(OutboxMessage.kind == "sponsored"))
+        assert (events, told) == (1, 1)
+        assert await coordination.pool_free(s, order.branch_id) == DEMO_POOL_MINUTES - 60
+
+    assert (await _sweep(sessions, NOW)).nudged == 2
+    async with transaction(sessions, write=True) as s:
+        nudge = await s.scalar(select(Nudge).where(Nudge.member_id == ctx["volunteers"][0]))
+        accepted = await helping.accept(
+            s, nudge_id=nudge.id, member_id=ctx["volunteers"][0], now=NOW
+        )
+        pool = await ledger.pool_account(s, accepted.order.branch_id)
+        balance = await ledger.balance_of(s, pool.id)
+        resident = await ledger.balance_of(
+            s, (await ledger.find_member_account(s, ctx["resident"])).id
+        )
+    assert (balance.held, resident.held) == (60, 0)
+
+
+async def test_the_pool_cannot_promise_more_than_it_has(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    await _needs_sponsor(sessions, ctx, minutes=DEMO_POOL_MINUTES + 30)
+    coordinator = await _coordinator(sessions)
+    with pytest.raises(coordination.PoolTooLow):
+        await _sponsor(sessions, ctx, coordinator)
+    async with transaction(sessions, write=True) as s:
+        assert (await s.get(Order, ctx["order"])).funding == OrderFunding.NEEDS_SPONSOR
+        posting, free = await coordination.fund_pool(
+            s, branch_code="luoshan", minutes=60, reason="a donation", key="gift-1"
+        )
+        replay, same = await coordination.fund_pool(
+            s, branch_code="luoshan", minutes=60, reason="a donation", key="gift-1"
+        )
+    assert (posting.replayed, replay.replayed, free, same) == (
+        False,
+        True,
+        DEMO_POOL_MINUTES + 60,
+        free,
+    )
+    assert not (await _sponsor(sessions, ctx, coordinator)).replayed
+
+
+async def test_only_the_branch_coordinators_cover_costs(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    await _needs_sponsor(sessions, ctx)
+    elsewhere = await _coordinator(sessions, "mapo")
+    with pytest.raises(NotFound):
+        await _sponsor(sessions, ctx, elsewhere)
+    with pytest.raises(CoordinatorOnly):
+        await _sponsor(sessions, ctx, ctx["resident"])
+    async with sessions() as s:
+        assert (await s.get(Order, ctx["order"])).funding == OrderFunding.NEEDS_SPONSOR
