@@ -22,6 +22,7 @@ from core.models import BlockedMember, OutboxMessage, OutboxStatus
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+SENT_AS = "sent_as"
 
 
 async def enqueue(
@@ -129,8 +130,21 @@ async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> None:
 
 
 async def mark_sent(
-    session: AsyncSession, outbox_id: int, chat_id: str | None, message_id: int | None
+    session: AsyncSession,
+    outbox_id: int,
+    chat_id: str | None,
+    message_id: int | None,
+    *,
+    sent_as: str | None = None,
 ) -> None:
+    """Sent; `sent_as` records a form other than text (e.g. "voice"), which a later edit
+    of the message must know (a voice note's words are its caption)."""
+    values: dict[str, Any] = {}
+    if sent_as is not None:
+        payload = await session.scalar(
+            select(OutboxMessage.payload).where(OutboxMessage.id == outbox_id)
+        )
+        values["payload"] = {**(payload or {}), SENT_AS: sent_as}
     await _finish(
         session,
         outbox_id,
@@ -138,6 +152,7 @@ async def mark_sent(
         chat_id=chat_id,
         message_id=message_id,
         sent_at=utcnow(),
+        **values,
     )
 
 
