@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.commands import set_commands
 from bot.conversations import onboarding
 from bot.fit import FitMiddleware
-from bot.handlers import common, fallback, orders, passbook, privacy, volunteer
+from bot.handlers import common, fallback, orders, passbook, presence, privacy, volunteer
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import ChatLockMiddleware, MemberMiddleware, UnitOfWorkMiddleware
 from bot.retry import RetryMiddleware
@@ -113,7 +113,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.update.outer_middleware(MemberMiddleware())
     i18n = create_i18n(settings.default_language)
     MemberI18nMiddleware(i18n).setup(dispatcher)
-    dispatcher.include_routers(common.router, privacy.router, onboarding.router)
+    dispatcher.include_routers(presence.router, common.router, privacy.router, onboarding.router)
     dispatcher.include_router(orders.router)
     dispatcher.include_router(passbook.router)
     dispatcher.include_router(volunteer.router)

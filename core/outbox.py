@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,10 +46,8 @@ async def enqueue(
         "error": "",
         "created_at": utcnow(),
     }
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(OutboxMessage)
+        _insert(session)(OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage.id)
@@ -181,13 +179,29 @@ async def mark_blocked(
 ) -> None:
     """The member blocked the bot: this message is dropped, and they are not nudged again."""
     await _finish(session, outbox_id, status=OutboxStatus.BLOCKED, error="blocked")
-    if await session.get(BlockedMember, member_id) is None:
-        session.add(BlockedMember(member_id=member_id, platform=platform))
-        await session.flush()
+    await block(session, member_id, platform)
+
+
+def _insert(session: AsyncSession):
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def block(session: AsyncSession, member_id: int, platform: str) -> None:
+    """Nothing more goes to the member (no nudges, no messages) until they come back."""
+    await session.execute(
+        _insert(session)(BlockedMember)
+        .values(member_id=member_id, platform=platform, blocked_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["member_id"])
+    )
 
 
 async def unblock(session: AsyncSession, member_id: int) -> None:
-    row = await session.get(BlockedMember, member_id)
-    if row is not None:
-        await session.delete(row)
-        await session.flush()
+    """The member is reachable again (they unblocked the bot, or wrote to it)."""
+    if (
+        await session.scalar(
+            select(BlockedMember.member_id).where(BlockedMember.member_id == member_id)
+        )
+        is not None
+    ):
+        await session.execute(delete(BlockedMember).where(BlockedMember.member_id == member_id))

@@ -5,10 +5,15 @@ server errors or dropped connections. Faults are injected in the sandbox; the bo
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from datetime import timedelta
 
-from core.db import utcnow
-from core.models import Order
+import pytest
+from sqlalchemy import select
+
+from core import volunteers
+from core.db import transaction, utcnow
+from core.models import BlockedMember, Order, OutboxMessage, OutboxStatus
 from sandbox.persona import Persona
 from tests.bot.lang import t
 from tests.bot.test_request_help import all_orders, fill_in, member, member_id
@@ -92,3 +97,151 @@ async def test_a_voice_request_nudges_with_the_voice_itself(
             assert not h.inline_labels(taken)
     async with sessions() as s:
         assert (await s.get(Order, order.id)).volunteer_id == await member_id(sessions, chosen)
+
+
+# ---------------------------------------------------------------- faults
+
+
+async def eventually(check, timeout: float = 10.0):  # noqa: ASYNC109
+    """Poll `check()` (async) until it returns something truthy; returns that."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (result := await check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{check.__name__} still false after {timeout}s")
+        await asyncio.sleep(0.05)
+    return result
+
+
+async def nudge_rows(sessions, persona: Persona) -> list[OutboxMessage]:
+    vid = await member_id(sessions, persona)
+    async with sessions() as s:
+        return list(
+            await s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.member_id == vid, OutboxMessage.kind == "nudge")
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
+async def set_paused(sessions, persona: Persona, paused: bool) -> None:
+    vid = await member_id(sessions, persona)
+    async with transaction(sessions, write=True) as s:
+        await volunteers.set_paused(s, vid, paused)
+
+
+async def is_blocked(sessions, persona: Persona) -> bool:
+    vid = await member_id(sessions, persona)
+    async with sessions() as s:
+        return await s.get(BlockedMember, vid) is not None
+
+
+async def test_flood_control_pauses_every_send_and_the_nudge_goes_once(
+    person, sessions, client
+) -> None:
+    tom = await volunteer(person, sessions, "Tom", LANG, 0.001)
+    ann = await volunteer(person, sessions, "Ann", LANG, 0.002)
+    await set_paused(sessions, ann, True)
+    await ask(person, sessions, "Margaret")
+    await client.add_fault("sendMessage", status=429, retry_after=4)
+    loop = asyncio.get_running_loop()
+    now = utcnow()
+    assert (await sweep(sessions, now)).nudged == 1
+
+    async def fault_used() -> bool:
+        return not await client.faults()
+
+    await eventually(fault_used)
+    throttled_at = loop.time()
+    # Ann's chat is free, but the whole sender waits out Telegram's retry_after.
+    await set_paused(sessions, ann, False)
+    assert (await sweep(sessions, now + timedelta(minutes=11))).nudged == 1
+    await asyncio.sleep(throttled_at + 3 - loop.time())
+    for v in (tom, ann):
+        await v.sync()
+        assert nudges_to(v) == []
+    for v in (tom, ann):
+        await until(v, t(LANG, NUDGE), timeout=8)
+    await asyncio.sleep(1)
+    for v in (tom, ann):
+        await v.sync()
+        assert len(nudges_to(v)) == 1
+    [row] = await nudge_rows(sessions, tom)
+    assert row.status == OutboxStatus.SENT and row.attempts == 2
+    [row] = await nudge_rows(sessions, ann)
+    assert row.status == OutboxStatus.SENT and row.attempts == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 502}, {"status": 500, "times": 2}, {"kind": "drop"}],
+    ids=["bad-gateway", "server-error-twice", "dropped-connection"],
+)
+async def test_server_errors_and_dropped_connections_are_retried(
+    person, sessions, client, fault
+) -> None:
+    tom = await volunteer(person, sessions, "Tom", LANG, 0.001)
+    await ask(person, sessions, "Margaret")
+    await client.add_fault("sendMessage", **fault)
+    assert (await sweep(sessions, utcnow())).nudged == 1
+    await until(tom, t(LANG, NUDGE), timeout=15)
+    [row] = await nudge_rows(sessions, tom)
+    assert row.status == OutboxStatus.SENT and row.attempts == fault.get("times", 1) + 1
+    await asyncio.sleep(0.5)
+    await tom.sync()
+    assert len(nudges_to(tom)) == 1
+
+
+async def test_blocked_by_a_member_then_they_write_again(person, sessions, client) -> None:
+    tom = await volunteer(person, sessions, "Tom", LANG, 0.001)
+    await ask(person, sessions, "Margaret")
+    await client.add_fault(
+        "sendMessage", status=403, description="Forbidden: bot was blocked by the user"
+    )
+    now = utcnow()
+    assert (await sweep(sessions, now)).nudged == 1
+
+    async def nudge_blocked() -> bool:
+        rows = await nudge_rows(sessions, tom)
+        return bool(rows) and rows[0].status == OutboxStatus.BLOCKED
+
+    await eventually(nudge_blocked)
+    assert await is_blocked(sessions, tom)
+    # The next request's wave passes Tom by.
+    second = await ask(person, sessions, "Lily")
+    report = await sweep(sessions, now + timedelta(seconds=1))
+    assert (second.id, 1) in report.waves and report.nudged == 0
+
+    # Tom writes to the bot again: he can be reached, and the next wave nudges him.
+    await tom.command("/start")
+    await tom.wait_reply()
+    assert not await is_blocked(sessions, tom)
+    report = await sweep(sessions, now + timedelta(minutes=11))
+    assert (second.id, 2) in report.waves and report.nudged == 1
+    await until(tom, t(LANG, NUDGE))
+    assert len(nudges_to(tom)) == 1
+
+
+async def test_a_member_who_blocks_and_unblocks_the_bot(person, sessions, client) -> None:
+    tom = await volunteer(person, sessions, "Tom", LANG, 0.001)
+    await tom.block()
+
+    async def blocked() -> bool:
+        return await is_blocked(sessions, tom)
+
+    await eventually(blocked)
+    order = await ask(person, sessions, "Margaret")
+    now = utcnow()
+    report = await sweep(sessions, now)
+    assert (order.id, 1) in report.waves and report.nudged == 0
+
+    await tom.unblock()
+
+    async def unblocked() -> bool:
+        return not await is_blocked(sessions, tom)
+
+    await eventually(unblocked)
+    assert (await sweep(sessions, now + timedelta(minutes=11))).nudged == 1
+    await until(tom, t(LANG, NUDGE))
+    [row] = await nudge_rows(sessions, tom)
+    assert row.status == OutboxStatus.SENT
