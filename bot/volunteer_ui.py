@@ -16,6 +16,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import notices
 from bot.conversations.request_help import (
     category_text,
     description_text,
@@ -232,6 +233,9 @@ async def render(
 ) -> Send | Edit | None:
     """The message an outbox row stands for, in the current locale; None: nothing to send."""
     kind, payload = row.kind, row.payload
+    if kind in notices.KINDS:
+        said = await notices.say(session, kind, payload, member)
+        return Send(*said) if said else None
     if kind == "nudge":
         nudge = await session.get(Nudge, payload["nudge_id"])
         if nudge is None:

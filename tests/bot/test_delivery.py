@@ -16,7 +16,7 @@ from core.db import transaction, utcnow
 from core.models import BlockedMember, Order, OutboxMessage, OutboxStatus
 from sandbox.persona import Persona
 from tests.bot.lang import t
-from tests.bot.test_request_help import all_orders, fill_in, member, member_id
+from tests.bot.test_request_help import all_orders, fill_in, link_family, member, member_id
 from tests.bot.test_volunteer_journey import grant, sweep, until, volunteer
 
 LANG = "en"
@@ -33,8 +33,8 @@ def nudges_to(persona: Persona) -> list[dict]:
     return [m for m in persona.bot_messages() if t(LANG, NUDGE) in (m.get("text") or "")]
 
 
-async def ask(person, sessions, name: str, **fill) -> Order:
-    """A resident with credit who sends a request; returns the new order."""
+async def asker(person, sessions, name: str, **fill) -> tuple[Persona, Order]:
+    """A resident with credit who sends a request; returns them and the new order."""
     resident = await member(person, sessions, name, LANG, branch="luoshan")
     await grant(sessions, await member_id(sessions, resident), 300)
     before = {o.id for o in await all_orders(sessions)}
@@ -42,7 +42,11 @@ async def ask(person, sessions, name: str, **fill) -> Order:
     await resident.tap_inline(t(LANG, "✅ Send"))
     await resident.wait_reply()
     [order] = [o for o in await all_orders(sessions) if o.id not in before]
-    return order
+    return resident, order
+
+
+async def ask(person, sessions, name: str, **fill) -> Order:
+    return (await asker(person, sessions, name, **fill))[1]
 
 
 @pytest.mark.parametrize("winner", [0, 2], ids=["voice-nudge", "text-nudge"])
@@ -245,3 +249,50 @@ async def test_a_member_who_blocks_and_unblocks_the_bot(person, sessions, client
     await until(tom, t(LANG, NUDGE))
     [row] = await nudge_rows(sessions, tom)
     assert row.status == OutboxStatus.SENT
+
+
+async def test_a_gift_receipt_goes_through_the_outbox_once_despite_flood_control(
+    person, sessions, client
+) -> None:
+    father = await member(person, sessions, "George", LANG)
+    daughter = await member(person, sessions, "Lily", LANG)
+    await link_family(father, daughter, LANG)
+    await grant(sessions, await member_id(sessions, daughter), 300)
+    await daughter.tap(t(LANG, "📒 My passbook"))
+    await daughter.wait_reply()
+    await daughter.tap_inline(t(LANG, "🎁 Give hours to family"))
+    await daughter.wait_reply()
+    await daughter.tap_inline("👤 George")
+    await daughter.wait_reply()
+    await daughter.tap_inline(t(LANG, "1 hour"))
+    await daughter.wait_reply()
+    await client.add_fault("sendMessage", status=429, retry_after=2)
+    assert (await daughter.tap_inline(t(LANG, "✅ Confirm")))["text"] == t(LANG, "Given!")
+    receipt = await until(father, "🎁 Lily", timeout=10)
+    assert "George" not in receipt
+    await asyncio.sleep(0.5)
+    await father.sync()
+    assert len([m for m in father.bot_messages() if "🎁 Lily" in (m["text"] or "")]) == 1
+    async with sessions() as s:
+        [row] = await s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "gift_received"))
+    assert row.status == OutboxStatus.SENT and row.attempts == 2
+
+
+async def test_a_cancelled_request_closes_the_nudges_still_waiting(person, sessions) -> None:
+    tom = await volunteer(person, sessions, "Tom", LANG, 0.001)
+    resident, order = await asker(person, sessions, "Margaret")
+    assert (await sweep(sessions, utcnow())).nudged == 1
+    await until(tom, t(LANG, NUDGE))
+    await resident.tap(t(LANG, "📋 My orders"))
+    listing = await resident.wait_reply()
+    await resident.tap_inline(resident.inline_labels(listing)[0])
+    await resident.wait_reply()
+    await resident.tap_inline(t(LANG, "✖️ Cancel this request"))
+    await resident.wait_reply()
+    await resident.tap_inline(t(LANG, "I found help elsewhere"))
+    closed = t(LANG, "This request is no longer open. Thank you for looking!")
+    await until(tom, closed)
+    [message] = [m for m in tom.bot_messages() if closed in (m["text"] or "")]
+    assert not tom.inline_labels(message)
+    async with sessions() as s:
+        assert (await s.get(Order, order.id)).status == "cancelled"
