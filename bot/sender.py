@@ -157,12 +157,7 @@ class Sender:
                 self.throttled += 1
                 after = float(retry.retry_after)
                 self._next = max(self._next, loop.time() + after)
-                await atomically(
-                    self.sessions,
-                    lambda s: outbox.retry_later(
-                        s, row.id, after=after, error="429", attempts=row.attempts
-                    ),
-                )
+                await atomically(self.sessions, lambda s: outbox.throttled(s, row.id, after=after))
                 return
             except TelegramForbiddenError:
                 await atomically(

@@ -174,6 +174,19 @@ async def retry_later(
     )
 
 
+async def throttled(session: AsyncSession, outbox_id: int, *, after: float) -> None:
+    """Telegram's flood control: back to pending after `after` seconds. Not a failed
+    attempt (the claim's count is taken back), so flood control never gives a message up."""
+    await _finish(
+        session,
+        outbox_id,
+        status=OutboxStatus.PENDING,
+        not_before=utcnow() + timedelta(seconds=after),
+        attempts=OutboxMessage.attempts - 1,
+        error="429",
+    )
+
+
 async def mark_blocked(
     session: AsyncSession, outbox_id: int, member_id: int, platform: str
 ) -> None:
