@@ -3,7 +3,9 @@
 At most `rate` messages a second overall and one a second per chat; a 429 puts the
 message back with its `retry_after` and pauses everything that long; a 403 marks the
 member as having blocked the bot. Each message is marked sent (with its message id) in a
-transaction of its own right after Telegram answered.
+transaction of its own right after Telegram answered. Its calls go out once
+(`retried_by_caller`): the session's retry middleware would wait out a 429 for one message
+while the others kept sending into the flood limit.
 
 Up to `batch` messages are in flight at once, each in a task of its own; as one finishes,
 more are claimed, so a message waiting for its chat's turn holds up only itself. A new
@@ -192,7 +194,7 @@ class Sender:
             with contextlib.suppress(TelegramBadRequest):  # not modified, or gone
                 if message.caption:
                     await self.bot.edit_message_caption(
-                        chat_id=chat,
+                        chat_id=int(message.chat_id),
                         message_id=message.message_id,
                         caption=message.text,
                         reply_markup=None,
@@ -200,7 +202,7 @@ class Sender:
                 else:
                     await self.bot.edit_message_text(
                         text=message.text,
-                        chat_id=chat,
+                        chat_id=int(message.chat_id),
                         message_id=message.message_id,
                         reply_markup=None,
                     )
