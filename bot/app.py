@@ -24,6 +24,7 @@ from bot.handlers import (
     fallback,
     orders,
     passbook,
+    presence,
     privacy,
     volunteer,
     volunteer_profile,
@@ -122,7 +123,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.update.outer_middleware(MemberMiddleware())
     i18n = create_i18n(settings.default_language)
     MemberI18nMiddleware(i18n).setup(dispatcher)
-    dispatcher.include_routers(common.router, privacy.router, onboarding.router)
+    dispatcher.include_routers(presence.router, common.router, privacy.router, onboarding.router)
     dispatcher.include_router(orders.router)
     dispatcher.include_router(passbook.router)
     dispatcher.include_router(volunteer.router)

@@ -1,4 +1,5 @@
-"""Every message the bot sends must be one Telegram accepts: at most 4,096 characters.
+"""Every message the bot sends must be one Telegram accepts: at most 4,096 characters of
+text, 1,024 of a caption (a voice note's words).
 
 Texts are written to be short, so this is a last guard, not a layout tool: a text that is
 still too long loses its formatting (cutting HTML could leave a tag open) and is trimmed.
@@ -15,13 +16,28 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.methods import EditMessageText, Response, SendMessage, TelegramMethod
+from aiogram.methods import (
+    EditMessageCaption,
+    EditMessageText,
+    Response,
+    SendMessage,
+    SendVoice,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
 
 from core.logs import log_event
 
 log = logging.getLogger("timebank.telegram")
 LIMIT = 4096
+CAPTION_LIMIT = 1024
+# The field holding a method's words, and Telegram's limit for it.
+WORDS = {
+    SendMessage: ("text", LIMIT),
+    EditMessageText: ("text", LIMIT),
+    SendVoice: ("caption", CAPTION_LIMIT),
+    EditMessageCaption: ("caption", CAPTION_LIMIT),
+}
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -47,9 +63,9 @@ class FitMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, SendMessage | EditMessageText) and (
-            utf16_length(html.unescape(_TAG.sub("", method.text))) > LIMIT
-        ):
+        field, limit = WORDS.get(type(method), ("", 0))
+        words = getattr(method, field, None) if field else None
+        if isinstance(words, str) and utf16_length(html.unescape(_TAG.sub("", words))) > limit:
             log_event(log, "message trimmed", logging.WARNING, method=type(method).__name__)
-            method = method.model_copy(update={"text": fit(method.text), "parse_mode": None})
+            method = method.model_copy(update={field: fit(words, limit), "parse_mode": None})
         return await make_request(bot, method)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import update_session
-from core import members
+from core import members, outbox
 from core.db import WRITE_OPTION
 from core.logs import log_event, member_id_var, update_id_var
 from core.models import Branch, ProcessedUpdate
@@ -90,7 +90,11 @@ class UnitOfWorkMiddleware(BaseMiddleware):
 
 
 class MemberMiddleware(BaseMiddleware):
-    """Puts the sender's `member` (or None for a stranger) and their `branch` into the data."""
+    """Puts the sender's `member` (or None for a stranger) and their `branch` into the data.
+
+    A member who writes or taps a button can be reached again, if they had blocked the bot
+    (their unblocking itself is `bot.handlers.presence`).
+    """
 
     async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -104,5 +108,7 @@ class MemberMiddleware(BaseMiddleware):
         )
         if member is not None:
             member_id_var.set(member.id)
+            if isinstance(event_, Update) and (event_.message or event_.callback_query):
+                await outbox.unblock(session, member.id)
         log_event(log, "update", kind=event_.event_type if isinstance(event_, Update) else None)
         return await handler(event_, data)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -17,6 +20,18 @@ from aiogram.methods.base import TelegramType
 from core.logs import log_event
 
 log = logging.getLogger("timebank.telegram")
+_caller_retries: ContextVar[bool] = ContextVar("caller_retries", default=False)
+
+
+@contextlib.contextmanager
+def retried_by_caller() -> Iterator[None]:
+    """Calls made inside go out once: the caller (the outbox sender) handles a 429 or a
+    failure itself, pausing all its sends instead of one call waiting alone."""
+    token = _caller_retries.set(True)
+    try:
+        yield
+    finally:
+        _caller_retries.reset(token)
 
 
 class RetryMiddleware(BaseRequestMiddleware):
@@ -33,6 +48,8 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        if _caller_retries.get():
+            return await make_request(bot, method)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)

@@ -3,7 +3,9 @@
 At most `rate` messages a second overall and one a second per chat; a 429 puts the
 message back with its `retry_after` and pauses everything that long; a 403 marks the
 member as having blocked the bot. Each message is marked sent (with its message id) in a
-transaction of its own right after Telegram answered.
+transaction of its own right after Telegram answered. Its calls go out once
+(`retried_by_caller`): the session's retry middleware would wait out a 429 for one message
+while the others kept sending into the flood limit.
 
 Up to `batch` messages are in flight at once, each in a task of its own; as one finishes,
 more are claimed, so a message waiting for its chat's turn holds up only itself. A new
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import volunteer_ui
 from bot.middlewares import PLATFORM
+from bot.retry import retried_by_caller
 from core import outbox
 from core.ledger import atomically
 from core.logs import log_event
@@ -150,30 +153,13 @@ class Sender:
             if is_new:
                 self._chat_free[chat] = loop.time() + self.per_chat
             try:
-                if isinstance(message, volunteer_ui.Edit):
-                    with contextlib.suppress(TelegramBadRequest):
-                        await self.bot.edit_message_text(
-                            text=message.text,
-                            chat_id=int(message.chat_id),
-                            message_id=message.message_id,
-                            reply_markup=None,
-                        )
-                    message_id = message.message_id
-                else:
-                    sent = await self.bot.send_message(
-                        int(chat), message.text, reply_markup=message.markup
-                    )
-                    message_id = sent.message_id
+                with retried_by_caller():
+                    message_id, sent_as = await self._call(int(chat), message)
             except TelegramRetryAfter as retry:
                 self.throttled += 1
                 after = float(retry.retry_after)
                 self._next = max(self._next, loop.time() + after)
-                await atomically(
-                    self.sessions,
-                    lambda s: outbox.retry_later(
-                        s, row.id, after=after, error="429", attempts=row.attempts
-                    ),
-                )
+                await atomically(self.sessions, lambda s: outbox.throttled(s, row.id, after=after))
                 return
             except TelegramForbiddenError:
                 await atomically(
@@ -195,4 +181,42 @@ class Sender:
                 )
                 return
         self.sent += 1
-        await atomically(self.sessions, lambda s: outbox.mark_sent(s, row.id, chat, message_id))
+        await atomically(
+            self.sessions,
+            lambda s: outbox.mark_sent(s, row.id, chat, message_id, sent_as=sent_as),
+        )
+
+    async def _call(
+        self, chat: int, message: volunteer_ui.Send | volunteer_ui.Edit
+    ) -> tuple[int, str | None]:
+        """Telegram's call for the message; returns its message id and the form it went in."""
+        if isinstance(message, volunteer_ui.Edit):
+            with contextlib.suppress(TelegramBadRequest):  # not modified, or gone
+                if message.caption:
+                    await self.bot.edit_message_caption(
+                        chat_id=int(message.chat_id),
+                        message_id=message.message_id,
+                        caption=message.text,
+                        reply_markup=None,
+                    )
+                else:
+                    await self.bot.edit_message_text(
+                        text=message.text,
+                        chat_id=int(message.chat_id),
+                        message_id=message.message_id,
+                        reply_markup=None,
+                    )
+            return message.message_id, None
+        if message.voice:
+            try:
+                sent = await self.bot.send_voice(
+                    chat, message.voice, caption=message.text, reply_markup=message.markup
+                )
+                return sent.message_id, "voice"
+            except TelegramBadRequest as refused:
+                # Their privacy settings refuse voice notes, or the file is gone: the words
+                # still go, so that the message is not lost.
+                log_event(log, "voice not delivered, sent as text", reason=str(refused))
+                await self._pace()
+        sent = await self.bot.send_message(chat, message.text, reply_markup=message.markup)
+        return sent.message_id, None

@@ -16,6 +16,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import notices
 from bot.callbacks import CoordStep
 from bot.conversations.request_help import (
     category_text,
@@ -23,7 +24,7 @@ from bot.conversations.request_help import (
     duration_text,
     language,
 )
-from core import helping
+from core import helping, outbox
 from core.errors import DomainError
 from core.models import Branch, Category, Member, Nudge, Order, OrderFunding, OutboxMessage
 
@@ -115,15 +116,21 @@ def stars(n: int) -> str:
 
 @dataclass(frozen=True)
 class Send:
+    """A new message; with `voice` (a file id) the voice note goes, `text` as its caption."""
+
     text: str
     markup: InlineKeyboardMarkup | None = None
+    voice: str | None = None
 
 
 @dataclass(frozen=True)
 class Edit:
+    """A sent message's new words: its caption if it went as a voice note, else its text."""
+
     chat_id: str
     message_id: int
     text: str
+    caption: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,6 +261,9 @@ async def render(
 ) -> Send | Edit | None:
     """The message an outbox row stands for, in the current locale; None: nothing to send."""
     kind, payload = row.kind, row.payload
+    if kind in notices.KINDS:
+        said = await notices.say(session, kind, payload, member)
+        return Send(*said) if said else None
     if kind == "nudge":
         nudge = await session.get(Nudge, payload["nudge_id"])
         if nudge is None:
@@ -272,14 +282,19 @@ async def render(
         buttons.button(
             text=str(NOT_THIS_TIME), callback_data=NudgeAnswer(nudge_id=nudge.id, accept=False)
         )
-        return Send("\n".join(lines), buttons.as_markup())
+        return Send("\n".join(lines), buttons.as_markup(), voice=f.order.voice_file_id)
     if kind in ("nudge_taken", "nudge_closed"):
         nudge = await session.get(Nudge, payload["nudge_id"])
         sent = await session.get(OutboxMessage, nudge.outbox_id) if nudge else None
         if sent is None or sent.message_id is None or sent.chat_id is None:
             return None
         error = helping.AlreadyTaken() if kind == "nudge_taken" else helping.NoLongerNeeded()
-        return Edit(sent.chat_id, sent.message_id, "🙏 " + error_text(error))
+        return Edit(
+            sent.chat_id,
+            sent.message_id,
+            "🙏 " + error_text(error),
+            caption=sent.payload.get(outbox.SENT_AS) == "voice",
+        )
     f = await facts(session, payload["order_id"])
     volunteer = escape(f.volunteer.name) if f.volunteer else ""
     what = escape(category_text(f.category))

@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import members
+from core import members, outbox
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.models import Branch, FamilyInvite, FamilyLink, FamilyLinkStatus, Identity, Member
@@ -137,6 +137,13 @@ async def use_invite(
     invite.used_at = now
     invite.used_by_id = relative_id
     await session.flush()
+    await outbox.enqueue(
+        session,
+        key=f"family-ask:{invite.id}",
+        member_id=member.id,
+        kind="family_ask",
+        payload={"link_id": link.id},
+    )
     return LinkRequest(link, member, relative)
 
 
@@ -170,7 +177,20 @@ async def answer_link(
     else:
         link.status, link.ended_at, link.ended_by_id = FamilyLinkStatus.ENDED, now, member_id
     await session.flush()
+    await outbox.enqueue(
+        session,
+        key=f"family-answer:{link.id}:{_stamp(link.created_at)}",
+        member_id=relative.id,
+        kind="family_answer",
+        payload={"link_id": link.id, "accepted": accept},
+    )
     return LinkRequest(link, member, relative)
+
+
+def _stamp(at: datetime) -> str:
+    """A link's moment as part of an idempotency key: a link is asked, answered and ended
+    again each time it is made anew."""
+    return at.strftime("%Y%m%d%H%M%S%f")
 
 
 async def _locked(session: AsyncSession, link_id: int) -> FamilyLink | None:
@@ -193,6 +213,14 @@ async def unlink(
         return LinkRequest(link, member, relative, replayed=True)
     link.status, link.ended_at, link.ended_by_id = FamilyLinkStatus.ENDED, now, member_id
     await session.flush()
+    other = relative.id if member_id == member.id else member.id
+    await outbox.enqueue(
+        session,
+        key=f"family-unlinked:{link.id}:{_stamp(now)}",
+        member_id=other,
+        kind="family_unlinked",
+        payload={"by": member_id},
+    )
     return LinkRequest(link, member, relative)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, members
+from core import ledger, members, outbox
 from core.errors import N_, DomainError, InvalidInput
 from core.ledger import Actor, InsufficientCredit, PostingKind
 from core.models import FamilyLink, FamilyLinkStatus, Member
@@ -119,6 +119,14 @@ async def give_hours(
         if not posting.replayed and given.available < 0:
             # A gift comes from credit one has, not from the overdraft a branch allows.
             raise InsufficientCredit(available=max(0, given.available + minutes), needed=minutes)
+    if not posting.replayed:
+        await outbox.enqueue(
+            session,
+            key=f"gift:{key}",
+            member_id=recipient.id,
+            kind="gift_received",
+            payload={"from": giver.id, "minutes": minutes},
+        )
     received = await ledger.balance_of(session, destination.id)
     return Gift(
         giver, recipient, minutes, given.balance, received.balance, replayed=posting.replayed

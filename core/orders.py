@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import family, ledger, members, nudges, schedule
+from core import family, ledger, members, nudges, outbox, schedule
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.ledger.tables import LedgerHold
@@ -488,6 +488,14 @@ async def place_order(
     session.add(
         OrderEvent(order_id=order.id, to_status=OrderStatus.OPEN, actor_id=requester_id, at=now)
     )
+    if order.beneficiary_id != requester_id:
+        await outbox.enqueue(
+            session,
+            key=f"asked-for-you:{order.id}",
+            member_id=order.beneficiary_id,
+            kind="asked_for_you",
+            payload={"order_id": order.id},
+        )
     await session.flush()
     if coverage.needs_sponsor:
         await nudges.ask_for_sponsor(session, order)
@@ -679,6 +687,16 @@ async def cancel_order(
     )
     await session.flush()
     released = await _release_holds(session, order)
+    await nudges.close_nudges(session, order, "nudge_closed", now)
+    for member_id in parties(order):
+        if member_id != actor_id:
+            await outbox.enqueue(
+                session,
+                key=f"cancelled:{order.id}:{member_id}",
+                member_id=member_id,
+                kind="cancelled",
+                payload={"order_id": order.id, "by": actor_id},
+            )
     return Cancelled(order, previous, released_holds=released)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from core.models import BlockedMember, OutboxMessage, OutboxStatus
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+SENT_AS = "sent_as"
 
 
 async def enqueue(
@@ -45,10 +46,8 @@ async def enqueue(
         "error": "",
         "created_at": utcnow(),
     }
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(OutboxMessage)
+        _insert(session)(OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage.id)
@@ -129,8 +128,21 @@ async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> None:
 
 
 async def mark_sent(
-    session: AsyncSession, outbox_id: int, chat_id: str | None, message_id: int | None
+    session: AsyncSession,
+    outbox_id: int,
+    chat_id: str | None,
+    message_id: int | None,
+    *,
+    sent_as: str | None = None,
 ) -> None:
+    """Sent; `sent_as` records a form other than text (e.g. "voice"), which a later edit
+    of the message must know (a voice note's words are its caption)."""
+    values: dict[str, Any] = {}
+    if sent_as is not None:
+        payload = await session.scalar(
+            select(OutboxMessage.payload).where(OutboxMessage.id == outbox_id)
+        )
+        values["payload"] = {**(payload or {}), SENT_AS: sent_as}
     await _finish(
         session,
         outbox_id,
@@ -138,6 +150,7 @@ async def mark_sent(
         chat_id=chat_id,
         message_id=message_id,
         sent_at=utcnow(),
+        **values,
     )
 
 
@@ -161,18 +174,47 @@ async def retry_later(
     )
 
 
+async def throttled(session: AsyncSession, outbox_id: int, *, after: float) -> None:
+    """Telegram's flood control: back to pending after `after` seconds. Not a failed
+    attempt (the claim's count is taken back), so flood control never gives a message up."""
+    await _finish(
+        session,
+        outbox_id,
+        status=OutboxStatus.PENDING,
+        not_before=utcnow() + timedelta(seconds=after),
+        attempts=OutboxMessage.attempts - 1,
+        error="429",
+    )
+
+
 async def mark_blocked(
     session: AsyncSession, outbox_id: int, member_id: int, platform: str
 ) -> None:
     """The member blocked the bot: this message is dropped, and they are not nudged again."""
     await _finish(session, outbox_id, status=OutboxStatus.BLOCKED, error="blocked")
-    if await session.get(BlockedMember, member_id) is None:
-        session.add(BlockedMember(member_id=member_id, platform=platform))
-        await session.flush()
+    await block(session, member_id, platform)
+
+
+def _insert(session: AsyncSession):
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def block(session: AsyncSession, member_id: int, platform: str) -> None:
+    """Nothing more goes to the member (no nudges, no messages) until they come back."""
+    await session.execute(
+        _insert(session)(BlockedMember)
+        .values(member_id=member_id, platform=platform, blocked_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["member_id"])
+    )
 
 
 async def unblock(session: AsyncSession, member_id: int) -> None:
-    row = await session.get(BlockedMember, member_id)
-    if row is not None:
-        await session.delete(row)
-        await session.flush()
+    """The member is reachable again (they unblocked the bot, or wrote to it)."""
+    if (
+        await session.scalar(
+            select(BlockedMember.member_id).where(BlockedMember.member_id == member_id)
+        )
+        is not None
+    ):
+        await session.execute(delete(BlockedMember).where(BlockedMember.member_id == member_id))

@@ -509,8 +509,9 @@ def _user_fields(body: dict[str, Any]) -> dict[str, Any]:
             if key == "username" and value:
                 value = value.lstrip("@")
             fields[key] = value or None
-    if "is_premium" in body:
-        fields["is_premium"] = bool(body["is_premium"])
+    for key in ("is_premium", "voice_messages_forbidden"):
+        if key in body:
+            fields[key] = bool(body[key])
     return fields
 
 

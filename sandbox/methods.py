@@ -278,7 +278,10 @@ class BotApi:
                 if upload is None:
                     raise bad_request(f"there is no {field} in the request")
             elif ref in self.state.files:
-                return self.state.files[ref], False
+                stored = self.state.files[ref]
+                if kind in ("photo", "voice") and stored.kind != kind:
+                    raise bad_request("type of file mismatch")
+                return stored, False
             elif ref.startswith(("http://", "https://")):
                 # The sandbox has no internet access, like a Telegram that cannot fetch it.
                 raise bad_request("failed to get HTTP URL content")
@@ -725,6 +728,9 @@ class BotApi:
         return await self._send_media(bot, params, "photo", "photo")
 
     async def m_sendVoice(self, bot: Bot, params: Params) -> Any:
+        _chat, user = self._chat(bot, params)
+        if user.voice_messages_forbidden:
+            raise bad_request("VOICE_MESSAGES_FORBIDDEN")
         return await self._send_media(bot, params, "voice", "voice")
 
     async def m_sendLocation(self, bot: Bot, params: Params) -> Any:

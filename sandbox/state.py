@@ -93,6 +93,8 @@ class User:
     language_code: str | None = None
     phone_number: str | None = None
     is_premium: bool = False
+    # Privacy > Voice messages set to "Nobody" (a Premium setting): bots can't send them one.
+    voice_messages_forbidden: bool = False
 
     def api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}

@@ -16,6 +16,7 @@ import secrets
 from datetime import date, datetime, time, timedelta
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -29,7 +30,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_skeleton, format_time
@@ -37,12 +38,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, labels
 from bot.callbacks import AskStep, PickDay
-from bot.notify import tell
 from core import catalog, family, members, orders, schedule
 from core.config import Settings
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput, NotFound
-from core.models import Category, Member, OrderFunding
+from core.models import Category, Member, Order, OrderFunding
 from core.orders import Coverage, HelpRequest, Place
 from core.schedule import TimeInPast, TooFarAhead, When
 
@@ -159,6 +159,14 @@ def when_text(when: When, time_zone: str, now: datetime | None = None) -> str:
     if when.part == "afternoon":
         return _("{day}, in the afternoon ({start}–{end})").format(day=day, **hours)
     return _("{day}, in the evening ({start}–{end})").format(day=day, **hours)
+
+
+def order_when_text(order: Order, time_zone: str) -> str:
+    """When an order is, as it was asked ("Tomorrow, in the afternoon"), else its day."""
+    if order.when_asked:
+        return when_text(When.from_dict(order.when_asked), time_zone)
+    start = order.window_start or order.created_at
+    return format_skeleton("MMMMEd", start.astimezone(ZoneInfo(time_zone)), locale=language())
 
 
 def category_text(category: Category) -> str:
@@ -971,7 +979,6 @@ async def on_review_button(
     member: Member | None,
     settings: Settings,
     bot: Bot,
-    i18n: I18n,
 ) -> None:
     if member is None:
         await query.answer(_("This button is no longer active."))
@@ -994,7 +1001,7 @@ async def on_review_button(
         await _retire_review(bot, message.chat.id, data)
         await leave(message, state, cancel_text())
     elif action == "send":
-        await send(query, message, data, state, session, member, settings, bot, i18n)
+        await send(query, message, data, state, session, member, settings, bot)
     else:
         await query.answer(_("Sorry, I did not understand that."))
 
@@ -1008,7 +1015,6 @@ async def send(
     member: Member,
     settings: Settings,
     bot: Bot,
-    i18n: I18n,
 ) -> None:
     if await state.get_state() != AskHelp.review.state or first_missing(data) is not None:
         await query.answer()
@@ -1056,23 +1062,6 @@ async def send(
     if placed.coverage.needs_sponsor:
         text += "\n" + _("A coordinator will see that it needs help with the cost.")
     await message.answer(text, reply_markup=keyboards.main_menu())
-    if for_other:
-        category = await session.get(Category, order.category_id)
-        when = When.from_dict(order.when_asked or {"kind": "asap"})
-        time_zone = data["time_zone"]
-
-        def render(contact: Any) -> str:
-            assert category is not None
-            return _(
-                "{proxy} asked for help for you: {category}, {when}. "
-                "I will tell you when a volunteer says yes."
-            ).format(
-                proxy=escape(member.name),
-                category=escape(category_text(category)),
-                when=when_text(when, time_zone),
-            )
-
-        await tell(bot, i18n, session, [order.beneficiary_id], render)
 
 
 # ---------------------------------------------------------------- anything else

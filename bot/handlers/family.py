@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,12 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards, labels
 from bot.callbacks import FamilyAction, FamilyAnswer
 from bot.handlers.common import menu_for
-from bot.notify import tell
 from bot.replies import show_in_place
 from core import family
 from core.errors import DomainError
 from core.models import FamilyLinkStatus, Member
-from core.orders import Contact
 
 router = Router(name="family")
 
@@ -91,8 +88,6 @@ async def on_family_action(
     state: FSMContext,
     session: AsyncSession,
     member: Member | None,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
     if member is None or not isinstance(query.message, Message):
         await query.answer(_("This button is no longer active."))
@@ -148,20 +143,9 @@ async def on_family_action(
                 buttons.as_markup(),
             )
             return
-        result = await family.unlink(session, member.id, link.id)
+        await family.unlink(session, member.id, link.id)
         await query.answer(_("Done."))
         await show_in_place(query, *await overview(session, member))
-        if not result.replayed:
-            await tell(
-                bot,
-                i18n,
-                session,
-                [link.other.id],
-                lambda _contact: _(
-                    "{name} ended your family link. You can link again with a new code "
-                    "any time, under “👨‍👩‍👧 Family”."
-                ).format(name=escape(member.name)),
-            )
     else:
         await query.answer(_("Sorry, I did not understand that."))
 
@@ -178,8 +162,6 @@ async def on_code(
     state: FSMContext,
     session: AsyncSession,
     member: Member,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
     try:
         request = await family.use_invite(session, member.id, message.text or "")
@@ -197,28 +179,6 @@ async def on_code(
         ),
         reply_markup=menu_for(member),
     )
-    if request.replayed:
-        return
-
-    def render(_contact: Contact) -> tuple[str, InlineKeyboardMarkup]:
-        buttons = InlineKeyboardBuilder()
-        buttons.button(
-            text=str(labels.FAMILY_YES),
-            callback_data=FamilyAnswer(link_id=request.link.id, accept=True),
-        )
-        buttons.button(
-            text=str(labels.FAMILY_NO),
-            callback_data=FamilyAnswer(link_id=request.link.id, accept=False),
-        )
-        return (
-            _(
-                "{name} entered your family code. May {name} ask for help for you and hear "
-                "how your requests go?"
-            ).format(name=escape(member.name)),
-            buttons.as_markup(),
-        )
-
-    await tell(bot, i18n, session, [request.member.id], render)
 
 
 @router.message(FamilyCode.typing)
@@ -232,8 +192,6 @@ async def on_answer(
     callback_data: FamilyAnswer,
     session: AsyncSession,
     member: Member | None,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
     if member is None:
         await query.answer(_("This button is no longer active."))
@@ -262,14 +220,3 @@ async def on_answer(
     else:
         text = _("Okay, no link was made.")
     await show_in_place(query, text, None)
-    accepted = result.link.status == FamilyLinkStatus.ACTIVE
-    name = escape(member.name)
-
-    def render(_contact: Contact) -> str:
-        if accepted:
-            return _(
-                "{name} said yes. You can now ask for help for them with “🤲 Ask for someone else”."
-            ).format(name=name)
-        return _("{name} did not confirm the family link.").format(name=name)
-
-    await tell(bot, i18n, session, [result.relative.id], render)

@@ -11,12 +11,11 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_skeleton
@@ -30,18 +29,16 @@ from bot.conversations.request_help import (
     description_text,
     duration_text,
     language,
+    order_when_text,
     place_text,
-    when_text,
 )
 from bot.handlers import family
 from bot.handlers.common import menu_for
-from bot.notify import tell
 from bot.replies import show_in_place
 from core import orders
 from core.errors import DomainError
 from core.models import Member, OrderStatus
-from core.orders import Contact, OrderView
-from core.schedule import When
+from core.orders import OrderView
 
 router = Router(name="orders")
 router.include_routers(request_help.router, family.router)
@@ -76,12 +73,7 @@ def status_text(view: OrderView) -> str:
 
 
 def order_when(view: OrderView) -> str:
-    order = view.order
-    if order.when_asked:
-        return when_text(When.from_dict(order.when_asked), view.branch.time_zone)
-    start = order.window_start or order.created_at
-    local = start.astimezone(ZoneInfo(view.branch.time_zone))
-    return format_skeleton("MMMMEd", local, locale=language())
+    return order_when_text(view.order, view.branch.time_zone)
 
 
 def short_when(view: OrderView) -> str:
@@ -196,30 +188,12 @@ async def on_open(
 
 
 async def _cancelled(
-    bot: Bot,
-    i18n: I18n,
     session: AsyncSession,
     member: Member,
     result: orders.Cancelled,
 ) -> str:
     """Tell everyone else with a part in the order; return the details, now cancelled."""
     view = await orders.order_view(session, result.order.id, member.id)
-    if not result.replayed:
-        others = [p for p in orders.parties(result.order) if p != member.id]
-
-        def render(contact: Contact) -> str:
-            what = escape(category_text(view.category))
-            when = order_when(view)
-            if contact.member_id == result.order.volunteer_id:
-                return _(
-                    "Sorry, the request “{category}” for {when} was cancelled, so there is no "
-                    "need to go. Thank you for being ready to help!"
-                ).format(category=what, when=when)
-            return _("The request “{category}” for {when} was cancelled by {name}.").format(
-                category=what, when=when, name=escape(member.name)
-            )
-
-        await tell(bot, i18n, session, others, render)
     return details_text(view, member)
 
 
@@ -230,8 +204,6 @@ async def on_cancel_order(
     state: FSMContext,
     session: AsyncSession,
     member: Member | None,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
     if member is None:
         await query.answer(_("This button is no longer active."))
@@ -281,7 +253,7 @@ async def on_cancel_order(
     await query.answer(
         _("This request was already cancelled.") if result.replayed else _("Cancelled.")
     )
-    text = await _cancelled(bot, i18n, session, member, result)
+    text = await _cancelled(session, member, result)
     await show_in_place(
         query, text, details_buttons(await orders.order_view(session, view.order.id, member.id))
     )
@@ -299,8 +271,6 @@ async def on_typed_reason(
     state: FSMContext,
     session: AsyncSession,
     member: Member,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
     data: dict[str, Any] = await state.get_data()
     try:
@@ -319,7 +289,7 @@ async def on_typed_reason(
         await message.answer(_(error.key), reply_markup=menu_for(member))
         return
     await state.clear()
-    text = await _cancelled(bot, i18n, session, member, result)
+    text = await _cancelled(session, member, result)
     await message.answer(
         _("✖️ The request is cancelled.") + "\n\n" + text, reply_markup=menu_for(member)
     )

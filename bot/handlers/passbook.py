@@ -5,13 +5,13 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,13 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.callbacks import GiftStep, PassbookExport, PassbookNav
 from bot.handlers.common import menu_for
-from bot.notify import tell
 from core import gifts, statements
 from core.db import utcnow
 from core.errors import DomainError
 from core.ledger import InsufficientCredit
 from core.models import Member
-from core.orders import Contact
 
 router = Router(name="passbook")
 
@@ -341,8 +339,6 @@ async def on_gift_confirm(
     callback_data: GiftStep,
     session: AsyncSession,
     member: Member | None,
-    bot: Bot,
-    i18n: I18n,
 ) -> None:
     if not _signed_up(member) or not isinstance(query.message, Message):
         await query.answer(_("This button is no longer active."))
@@ -375,11 +371,3 @@ async def on_gift_confirm(
         None,
     )
 
-    def receipt(_contact: Contact) -> str:
-        return _("🎁 {name} gave you {hours}.\nYour balance is now {balance}.").format(
-            name=escape(gift.giver.name),
-            hours=hours(gift.minutes),
-            balance=hours(gift.recipient_balance),
-        )
-
-    await tell(bot, i18n, session, [gift.recipient.id], receipt)

@@ -4,6 +4,8 @@ volunteer profile and the coordinator's list of volunteers to verify."""
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
@@ -30,12 +32,18 @@ class Typing(StatesGroup):
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    if query.message is None:
+    """The tapped message now says `text` (a voice note's caption); if it cannot be
+    edited, a new message says it."""
+    message = query.message
+    if not isinstance(message, Message):
         return
     try:
-        await query.message.edit_text(text, reply_markup=markup)
+        if message.voice is not None:
+            await message.edit_caption(caption=text, reply_markup=markup)
+        else:
+            await message.edit_text(text, reply_markup=markup)
     except TelegramBadRequest:
-        await query.message.answer(text, reply_markup=markup)
+        await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(NudgeAnswer.filter())
@@ -61,6 +69,18 @@ async def on_nudge(
     await query.answer(_("Thank you!"))
     f = await ui.facts(session, accepted.order.id)
     await _edit(query, ui.accepted_text(f), ui.volunteer_buttons(f))
+    await _hand_over_voice(query, f.order.voice_file_id)
+
+
+async def _hand_over_voice(query: CallbackQuery, voice_file_id: str | None) -> None:
+    """The requester's voice note, for the volunteer who took the order: it is the tapped
+    message itself when the nudge went as a voice note; else (their settings refused it
+    then) it is sent now, and if still refused, the accepted view says it exists."""
+    message = query.message
+    if voice_file_id is None or not isinstance(message, Message) or message.voice is not None:
+        return
+    with contextlib.suppress(TelegramBadRequest):
+        await message.answer_voice(voice_file_id)
 
 
 @router.callback_query(OrderStep.filter())

@@ -350,3 +350,34 @@ async def test_webhook_reply_in_http_response(client: SandboxClient) -> None:
         await runner.cleanup()
         await bot.session.close()
         await sandbox.stop()
+
+
+async def test_voice_by_a_users_file_id_with_an_editable_caption(
+    aiobot: Bot, client: SandboxClient, user: dict[str, Any]
+) -> None:
+    await client.send_voice(user["id"], duration=4)
+    [said] = (await client.transcript(user["id"]))["messages"]
+    file_id = said["voice"]["file_id"]
+    buttons = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Accept", callback_data="a")]]
+    )
+    sent = await aiobot.send_voice(
+        user["id"], file_id, caption="<b>Help</b>", parse_mode="HTML", reply_markup=buttons
+    )
+    assert sent.voice and sent.voice.file_id == file_id and sent.voice.duration == 4
+    assert sent.caption == "Help" and sent.reply_markup
+    assert sent.reply_markup.inline_keyboard[0][0].callback_data == "a"
+    with pytest.raises(TelegramBadRequest, match="there is no text in the message to edit"):
+        await aiobot.edit_message_text("taken", chat_id=user["id"], message_id=sent.message_id)
+    edited = await aiobot.edit_message_caption(
+        chat_id=user["id"], message_id=sent.message_id, caption="taken"
+    )
+    assert not isinstance(edited, bool)
+    assert edited.caption == "taken" and edited.voice and edited.reply_markup is None
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await aiobot.send_voice(user["id"], file_id, caption="x" * 1025)
+    with pytest.raises(TelegramBadRequest, match="type of file mismatch"):
+        await aiobot.send_photo(user["id"], file_id)
+    await client.update_user(user["id"], voice_messages_forbidden=True)
+    with pytest.raises(TelegramBadRequest, match="VOICE_MESSAGES_FORBIDDEN"):
+        await aiobot.send_voice(user["id"], file_id)
