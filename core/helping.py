@@ -435,14 +435,9 @@ async def dispute(
     if progress.disputed_at is None:
         progress.disputed_at = now
         progress.disputed_by_id = member_id
-        for coordinator in await nudges.coordinators(session, order.branch_id):
-            await outbox.enqueue(
-                session,
-                key=f"dispute:{order.id}:{coordinator}",
-                member_id=coordinator,
-                kind="dispute",
-                payload={"order_id": order.id, "by": member_id},
-            )
+        await nudges.tell_coordinators(
+            session, order, "dispute", f"dispute:{order.id}", {"by": member_id}
+        )
         await session.flush()
     return order
 

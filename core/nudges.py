@@ -158,28 +158,23 @@ async def send_wave(
 async def escalate(
     session: AsyncSession, order: Order, progress: OrderProgress, now: datetime
 ) -> None:
-    for coordinator in await coordinators(session, order.branch_id):
-        await outbox.enqueue(
-            session,
-            key=f"escalated:{order.id}:{progress.round}:{coordinator}",
-            member_id=coordinator,
-            kind="escalated",
-            payload={"order_id": order.id},
-        )
+    await tell_coordinators(session, order, "escalated", f"escalated:{order.id}:{progress.round}")
     progress.escalated_at = now
     progress.next_wave_at = None
     await session.flush()
 
 
-async def ask_for_sponsor(session: AsyncSession, order: Order) -> None:
-    """Tell the branch coordinators that an order waits for someone to cover its cost."""
+async def tell_coordinators(
+    session: AsyncSession, order: Order, kind: str, key: str, payload: dict | None = None
+) -> None:
+    """An alert about the order to each coordinator of its branch."""
     for coordinator in await coordinators(session, order.branch_id):
         await outbox.enqueue(
             session,
-            key=f"needs_sponsor:{order.id}:{coordinator}",
+            key=f"{key}:{coordinator}",
             member_id=coordinator,
-            kind="needs_sponsor",
-            payload={"order_id": order.id},
+            kind=kind,
+            payload={"order_id": order.id, **(payload or {})},
         )
 
 
@@ -313,14 +308,7 @@ async def _unconfirmed(
         )
     )
     for order, progress in rows:
-        for coordinator in await coordinators(session, order.branch_id):
-            await outbox.enqueue(
-                session,
-                key=f"unconfirmed:{order.id}:{coordinator}",
-                member_id=coordinator,
-                kind="unconfirmed",
-                payload={"order_id": order.id},
-            )
+        await tell_coordinators(session, order, "unconfirmed", f"unconfirmed:{order.id}")
         progress.coordinator_asked_at = now
         report.unconfirmed.append(order.id)
     await session.flush()

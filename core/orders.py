@@ -498,7 +498,7 @@ async def place_order(
         )
     await session.flush()
     if coverage.needs_sponsor:
-        await nudges.ask_for_sponsor(session, order)
+        await nudges.tell_coordinators(session, order, "needs_sponsor", f"needs_sponsor:{order.id}")
     return Placed(order, coverage)
 
 
