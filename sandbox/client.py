@@ -241,10 +241,17 @@ class SandboxClient:
         return await self._act(chat_id, "document", body, bot)
 
     async def press(
-        self, chat_id: int, message_id: int, callback_data: str, *, bot: str | int | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        callback_data: str,
+        *,
+        bot: str | int | None = None,
+        forged: bool = False,
     ) -> dict[str, Any]:
-        """Press an inline button; returns ``callback_query_id``, ``update_id``, ``seq``."""
-        body = {"message_id": message_id, "callback_data": callback_data}
+        """Press an inline button (``forged``: with data no button of the message carries);
+        returns ``callback_query_id``, ``update_id``, ``seq``."""
+        body = {"message_id": message_id, "callback_data": callback_data, "forged": forged}
         return await self._act(chat_id, "press", body, bot)
 
     async def callback_answer(

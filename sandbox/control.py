@@ -380,7 +380,8 @@ class ControlApi:
             data = body.get("callback_data")
             if message_id is None or not isinstance(data, str):
                 raise ControlError(400, "message_id (int) and callback_data (str) are required")
-            return self.server.actions.press(bot, user, message_id, data)
+            forged = body.get("forged", False) is True
+            return self.server.actions.press(bot, user, message_id, data, forged=forged)
 
         return await self._act(request, action)
 

@@ -189,8 +189,25 @@ class Persona:
             raise LookupError(f"{self.first_name}: no inline button at ({row}, {column})")
         return await self._press(message, rows[row][column], timeout)
 
+    async def forge_tap(
+        self, callback_data: str, *, timeout: float = 5.0  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """Send ``callback_data`` no button carries, as a tampering client would, on the bot's
+        latest message; returns the bot's callback answer."""
+        await self._pump()
+        latest = self.last_message()
+        if latest is None:
+            raise LookupError(f"{self.first_name}: no message from the bot to tamper with")
+        button = {"text": callback_data, "callback_data": callback_data}
+        return await self._press(latest, button, timeout, forged=True)
+
     async def _press(
-        self, message: dict[str, Any], button: dict[str, Any], timeout: float  # noqa: ASYNC109
+        self,
+        message: dict[str, Any],
+        button: dict[str, Any],
+        timeout: float,  # noqa: ASYNC109
+        *,
+        forged: bool = False,
     ) -> dict[str, Any]:
         label = button["text"]
         if "url" in button:
@@ -198,7 +215,7 @@ class Persona:
         if "callback_data" not in button:
             raise LookupError(f"inline button {label!r} is not a callback or URL button")
         pressed = await self.client.press(
-            self.id, message["message_id"], button["callback_data"], bot=self.bot
+            self.id, message["message_id"], button["callback_data"], bot=self.bot, forged=forged
         )
         self._action_seq = int(pressed["seq"])
         self.replies = []

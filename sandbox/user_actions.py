@@ -243,18 +243,10 @@ class UserActions:
         return self.state.add_file(stored)
 
     # ------------------------------------------------------------------ buttons
-    def press(self, bot: Bot, user: User, message_id: int, callback_data: str) -> dict[str, Any]:
-        chat = self.state.chat(bot, user.id)
-        if chat is None:
-            raise ControlError(404, "this user has no chat with the bot yet")
-        if chat.blocked:
-            raise ControlError(409, "the user has blocked the bot; unblock it first")
-        message = chat.get(message_id)
-        if message is None:
-            raise ControlError(404, f"message {message_id} not found (or deleted)")
-        if message.sender != "bot" or not is_inline(message.reply_markup):
-            raise ControlError(400, f"message {message_id} has no inline keyboard")
-        assert message.reply_markup is not None
+    @staticmethod
+    def _check_button(message: Any, callback_data: str) -> None:
+        if not is_inline(message.reply_markup):
+            raise ControlError(400, f"message {message.message_id} has no inline keyboard")
         datas = [
             b.get("callback_data")
             for row in message.reply_markup["inline_keyboard"]
@@ -263,9 +255,27 @@ class UserActions:
         if callback_data not in datas:
             raise ControlError(
                 400,
-                f"message {message_id} has no inline button with callback_data "
+                f"message {message.message_id} has no inline button with callback_data "
                 f"{callback_data!r} (it has {[d for d in datas if d]!r})",
             )
+
+    def press(
+        self, bot: Bot, user: User, message_id: int, callback_data: str, *, forged: bool = False
+    ) -> dict[str, Any]:
+        """Press an inline button of a bot's message. ``forged``: send ``callback_data`` that
+        no button carries, as a modified client can (Telegram passes it on unchecked)."""
+        chat = self.state.chat(bot, user.id)
+        if chat is None:
+            raise ControlError(404, "this user has no chat with the bot yet")
+        if chat.blocked:
+            raise ControlError(409, "the user has blocked the bot; unblock it first")
+        message = chat.get(message_id)
+        if message is None:
+            raise ControlError(404, f"message {message_id} not found (or deleted)")
+        if message.sender != "bot":
+            raise ControlError(400, f"message {message_id} is not the bot's")
+        if not forged:
+            self._check_button(message, callback_data)
         query = CallbackQuery(
             id=str(secrets.randbits(62) + 10**17),
             bot_id=bot.id,

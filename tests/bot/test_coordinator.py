@@ -159,104 +159,59 @@ async def test_the_coordinator_finds_someone_after_the_last_wave(person, session
     assert len(nudged) == 1
 
 
-async def test_forged_buttons_get_a_kind_answer_and_change_nothing(
-    sandbox, engine, database_url, sessions, seeded
-) -> None:
+async def test_forged_buttons_get_a_kind_answer_and_change_nothing(person, sessions) -> None:
     from datetime import date
 
-    from aiogram.types import Update
-
-    from bot.app import create_app, create_bot
     from core import orders
-    from core.config import load_settings
-    from core.models import Identity, OrderProgress
+    from core.models import OrderProgress
     from core.orders import HelpRequest, Place
     from core.schedule import When
-    from sandbox.client import SandboxClient
-    from tests.bot.conftest import TOKEN
 
-    settings = load_settings(
-        telegram_token=TOKEN, telegram_api_url=sandbox.base_url, database_url=database_url
-    )
-    app, bot = create_app(settings, engine), create_bot(settings)
-    answers: list[str | None] = []
-    original = bot.session.make_request
-
-    async def spy(bot_, method, timeout=None):  # noqa: ASYNC109  (aiogram signature)
-        if type(method).__name__ == "AnswerCallbackQuery":
-            answers.append(method.text)
-            return True
-        return await original(bot_, method, timeout)
-
-    async with SandboxClient(sandbox.base_url) as control:
-        people = {n: await control.user(n, language_code="en") for n in ("Ann", "Li", "Kim", "Eve")}
-        ids = {}
-        async with transaction(sessions, write=True) as s:
-            roles = {"Ann": ("luoshan", False), "Li": ("luoshan", True), "Kim": ("mapo", True)}
-            for name, (code, coordinator) in roles.items():
-                branch = await catalog.branch_by_code(s, code)
-                row = Member(name=name, language="en", branch_id=branch.id, is_resident=True,
-                             is_coordinator=coordinator, onboarded_at=utcnow())  # fmt: skip
-                s.add(row)
-                await s.flush()
-                s.add(
-                    Identity(
-                        platform="telegram", external_id=str(people[name].id), member_id=row.id
-                    )
-                )
-                ids[name] = row.id
-            luoshan = (await catalog.branch_by_code(s, "luoshan")).id
-            account = await ledger.open_member_account(s, ids["Ann"], luoshan)
-            await ledger.grant(s, account.id, 300, key="test:grant:ann")  # she can pay herself
-            category = await s.scalar(select(Category).where(Category.code == "repairs"))
-            placed = await orders.place_order(
-                s,
-                requester_id=ids["Ann"],
-                beneficiary_id=ids["Ann"],
-                request=HelpRequest(
-                    category_id=category.id,
-                    when=When.day_part(date.today() + timedelta(days=2), "morning"),
-                    place=Place.typed("1 Main Street"),
-                    estimated_minutes=60,
-                ),
-                key="forged-coordinator",
-                max_open=3,
-            )
-        order_id = placed.order.id
-        [helper] = await paused_volunteers(sessions, 1)
-        only_coordinators = "Only a coordinator can do that."
-        not_found = "Sorry, I could not find that."
-        forged = [
-            ("Ann", f"crd:view:{order_id}:0", only_coordinators),
-            ("Ann", f"crd:ask:{order_id}:{helper}", only_coordinators),
-            ("Ann", "crd:list:0:0", only_coordinators),
-            ("Eve", f"crd:view:{order_id}:0", "Sorry, this button is not for you."),
-            ("Kim", f"crd:view:{order_id}:0", not_found),
-            ("Kim", f"crd:ask:{order_id}:{helper}", not_found),
-            ("Li", f"crd:ask:{order_id}:{ids['Ann']}", not_found),
-            ("Li", f"crd:ask:999999:{helper}", not_found),
-            ("Li", f"crd:hack:{order_id}:0", "This button is no longer active."),
-            (
-                "Li",
-                f"crd:round:{order_id}:1",
-                "The nudges for this request are still going out. Please wait a little.",
+    ann = await member(person, sessions, "Ann", "en", branch="luoshan")
+    li = await member(person, sessions, "Li", "en", branch="luoshan", is_coordinator=True)
+    kim = await member(person, sessions, "Kim", "en", branch="mapo", is_coordinator=True)
+    eve = await person("Eve", language_code="en")
+    await eve.command("/start")
+    await eve.wait_reply()
+    ann_id = await member_id(sessions, ann)
+    await grant(sessions, ann_id, 300)  # she can pay herself
+    async with transaction(sessions, write=True) as s:
+        category = await s.scalar(select(Category).where(Category.code == "repairs"))
+        placed = await orders.place_order(
+            s,
+            requester_id=ann_id,
+            beneficiary_id=ann_id,
+            request=HelpRequest(
+                category_id=category.id,
+                when=When.day_part(date.today() + timedelta(days=2), "morning"),
+                place=Place.typed("1 Main Street"),
+                estimated_minutes=60,
             ),
-        ]
-        bot.session.make_request = spy
-        counter = iter(range(8_000_000, 8_000_100))
-        try:
-            for who, data, _answer in forged:
-                await app.dispatcher.feed_update(bot, Update.model_validate({
-                    "update_id": next(counter),
-                    "callback_query": {
-                        "id": str(next(counter)), "chat_instance": "1", "data": data,
-                        "from": {"is_bot": False, **people[who].user},
-                    },
-                }))  # fmt: skip
-        finally:
-            await app.close()
-            await bot.session.close()
-    assert answers == [answer for _who, _data, answer in forged]
+            key="forged-coordinator",
+            max_open=3,
+        )
+    order_id = placed.order.id
+    [helper] = await paused_volunteers(sessions, 1)
+    only_coordinators = "Only a coordinator can do that."
+    not_found = "Sorry, I could not find that."
+    forged = [
+        (ann, f"crd:view:{order_id}:0", only_coordinators),
+        (ann, f"crd:ask:{order_id}:{helper}", only_coordinators),
+        (ann, "crd:list:0:0", only_coordinators),
+        (eve, f"crd:view:{order_id}:0", "Sorry, this button is not for you."),
+        (kim, f"crd:view:{order_id}:0", not_found),
+        (kim, f"crd:ask:{order_id}:{helper}", not_found),
+        (li, f"crd:ask:{order_id}:{ann_id}", not_found),
+        (li, f"crd:ask:999999:{helper}", not_found),
+        (li, f"crd:hack:{order_id}:0", "This button is no longer active."),
+        (
+            li,
+            f"crd:round:{order_id}:1",
+            "The nudges for this request are still going out. Please wait a little.",
+        ),
+    ]
+    for persona, data, expected in forged:
+        assert (await persona.forge_tap(data))["text"] == expected, data
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Nudge)) == 0
         assert await s.scalar(select(func.count()).select_from(OrderProgress)) == 0

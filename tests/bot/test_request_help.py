@@ -526,97 +526,46 @@ async def test_a_member_who_cannot_cover_the_cost_is_told_kindly(person, session
     assert order.funding == OrderFunding.NEEDS_SPONSOR
 
 
-async def test_forged_buttons_get_a_short_kind_answer_and_change_nothing(
-    sandbox, engine, database_url, sessions, seeded
-) -> None:
+async def test_forged_buttons_get_a_short_kind_answer_and_change_nothing(person, sessions) -> None:
     from datetime import date, timedelta
 
-    from aiogram.types import Update
-
-    from bot.app import create_app, create_bot
     from core import orders
-    from core.config import load_settings
     from core.orders import HelpRequest, Place
     from core.schedule import When
-    from sandbox.client import SandboxClient
-    from tests.bot.conftest import TOKEN
 
-    settings = load_settings(
-        telegram_token=TOKEN, telegram_api_url=sandbox.base_url, database_url=database_url
-    )
-    app, bot = create_app(settings, engine), create_bot(settings)
-    answers: list[str | None] = []
-    original = bot.session.make_request
-
-    async def spy(bot_, method, timeout=None):  # noqa: ASYNC109  (aiogram signature)
-        if type(method).__name__ == "AnswerCallbackQuery":
-            answers.append(method.text)
-            return True
-        return await original(bot_, method, timeout)
-
-    async with SandboxClient(sandbox.base_url) as control:
-        ann = await control.user("Ann", language_code="en")
-        eve = await control.user("Eve", language_code="en")
-        ids = {}
-        async with transaction(sessions, write=True) as session:
-            branch = await catalog.branch_by_code(session, "luoshan")
-            for persona in (ann, eve):
-                row = Member(name=persona.first_name, language="en", branch_id=branch.id,
-                             is_resident=True, onboarded_at=utcnow())  # fmt: skip
-                session.add(row)
-                await session.flush()
-                session.add(
-                    Identity(platform="telegram", external_id=str(persona.id), member_id=row.id)
-                )
-                ids[persona.first_name] = row.id
-            category = (await catalog.categories(session))[0]
-            placed = await orders.place_order(
-                session,
-                requester_id=ids["Ann"],
-                beneficiary_id=ids["Ann"],
-                request=HelpRequest(
-                    category_id=category.id,
-                    when=When.day_part(date.today() + timedelta(days=2), "morning"),
-                    place=Place.typed("1 Main Street"),
-                    estimated_minutes=60,
-                ),
-                key="forged-test",
-                max_open=3,
-            )
-        order_id = placed.order.id
-        forged = {
-            "ask:send:0123456789abcdef": "This button is no longer active.",
-            "day:0123456789abcdef:20991231": "This button is no longer active.",
-            "ord:999999": "Sorry, I could not find that.",
-            "ord:abc": "This button is no longer active.",
-            f"ordx:{order_id}:hack": "Sorry, I did not understand that.",
-            "fam:unlink:999": "This button is no longer active.",
-            "fam:hack:0": "This button is no longer active.",
-            "famok:999:1": "Sorry, I could not find that.",
-        }
-        bot.session.make_request = spy
-        counter = iter(range(7_000_000, 7_000_100))
-        try:
-            for data in forged:
-                await app.dispatcher.feed_update(bot, Update.model_validate({
-                    "update_id": next(counter),
-                    "callback_query": {
-                        "id": str(next(counter)), "chat_instance": "1", "data": data,
-                        "from": {"is_bot": False, **ann.user},
-                    },
-                }))  # fmt: skip
-            # Eve may not cancel Ann's order, even with a well-formed button.
-            await app.dispatcher.feed_update(bot, Update.model_validate({
-                "update_id": next(counter),
-                "callback_query": {
-                    "id": str(next(counter)), "chat_instance": "1",
-                    "data": f"ordx:{order_id}:not_needed", "from": {"is_bot": False, **eve.user},
-                },
-            }))  # fmt: skip
-        finally:
-            await app.close()
-            await bot.session.close()
-    assert answers == [*forged.values(), "Sorry, I could not find that."]
+    ann = await member(person, sessions, "Ann", "en", branch="luoshan")
+    eve = await member(person, sessions, "Eve", "en", branch="luoshan")
+    async with transaction(sessions, write=True) as session:
+        category = (await catalog.categories(session))[0]
+        placed = await orders.place_order(
+            session,
+            requester_id=await member_id(sessions, ann),
+            beneficiary_id=await member_id(sessions, ann),
+            request=HelpRequest(
+                category_id=category.id,
+                when=When.day_part(date.today() + timedelta(days=2), "morning"),
+                place=Place.typed("1 Main Street"),
+                estimated_minutes=60,
+            ),
+            key="forged-test",
+            max_open=3,
+        )
+    order_id = placed.order.id
+    forged = {
+        "ask:send:0123456789abcdef": "This button is no longer active.",
+        "day:0123456789abcdef:20991231": "This button is no longer active.",
+        "ord:999999": "Sorry, I could not find that.",
+        "ord:abc": "This button is no longer active.",
+        f"ordx:{order_id}:hack": "Sorry, I did not understand that.",
+        "fam:unlink:999": "This button is no longer active.",
+        "fam:hack:0": "Sorry, I did not understand that.",
+        "famok:999:1": "Sorry, I could not find that.",
+    }
+    for data, answer in forged.items():
+        assert (await ann.forge_tap(data))["text"] == answer, data
+    # Eve may not cancel Ann's order, even with a well-formed button.
+    cancel = await eve.forge_tap(f"ordx:{order_id}:not_needed")
+    assert cancel["text"] == "Sorry, I could not find that."
     [order] = await all_orders(sessions)
     assert order.status == OrderStatus.OPEN
     async with sessions() as session:

@@ -14,11 +14,11 @@ from core import catalog, matching, orders, volunteers
 from core.db import transaction, utcnow
 from core.errors import InvalidInput
 from core.matching import PARTS
-from core.models import Category, Identity, Member, Order, VolunteerProfile
+from core.models import Category, Member, Order, VolunteerProfile
 from core.orders import HelpRequest, Place
 from core.schedule import When, local_today
 from tests.bot.lang import _i18n, t
-from tests.bot.test_request_help import member_id
+from tests.bot.test_request_help import member, member_id
 from tests.bot.test_volunteer_journey import volunteer
 
 NAMES = {"zh_Hans": "李明", "ko": "박민수", "en": "Tom"}
@@ -193,74 +193,33 @@ async def test_a_volunteer_chooses_the_languages_they_speak(
 
 
 async def test_forged_profile_buttons_get_a_kind_answer_and_change_nothing(
-    sandbox, engine, database_url, sessions, seeded
+    person, sessions
 ) -> None:
-    from aiogram.types import Update
-
-    from bot.app import create_app, create_bot
-    from core.config import load_settings
-    from sandbox.client import SandboxClient
-    from tests.bot.conftest import TOKEN
-
-    settings = load_settings(
-        telegram_token=TOKEN, telegram_api_url=sandbox.base_url, database_url=database_url
-    )
-    app, bot = create_app(settings, engine), create_bot(settings)
-    answers: list[tuple[str | None, bool | None]] = []
-    original = bot.session.make_request
-
-    async def spy(bot_, method, timeout=None):  # noqa: ASYNC109  (aiogram signature)
-        if type(method).__name__ == "AnswerCallbackQuery":
-            answers.append((method.text, method.show_alert))
-            return True
-        return await original(bot_, method, timeout)
-
-    async with SandboxClient(sandbox.base_url) as control:
-        mei = await control.user("美", language_code="zh-hans")
-        jun = await control.user("준", language_code="ko")
-        stranger = await control.user("Eve", language_code="en")
-        async with transaction(sessions, write=True) as session:
-            branch = await catalog.branch_by_code(session, "luoshan")
-            ids = {}
-            for persona, lang, is_volunteer in ((mei, "zh_Hans", True), (jun, "ko", False)):
-                row = Member(name=persona.first_name, language=lang, branch_id=branch.id,
-                             is_volunteer=is_volunteer, onboarded_at=utcnow())  # fmt: skip
-                session.add(row)
-                await session.flush()
-                session.add(
-                    Identity(platform="telegram", external_id=str(persona.id), member_id=row.id)
-                )
-                ids[lang] = row.id
-            before = await volunteers.profile(session, ids["zh_Hans"])
-            before = (before.availability, list(before.languages), before.max_distance_m)
-        not_understood = t("zh_Hans", InvalidInput.key)
-        forged = [
-            (mei, "vol:slot:9:morning", not_understood),
-            (mei, "vol:slot:2:night", not_understood),
-            (mei, "vol:day:-1:", not_understood),
-            (mei, "vol:part:0:noon", not_understood),
-            (mei, "vol:lang:0:fr", not_understood),
-            (mei, "vol:dist:123:", not_understood),
-            (mei, "vol:hack:0:", not_understood),
-            (jun, "vol:slot:0:morning", t("ko", volunteers.NotAVolunteer.key)),
-            (jun, "vol:lang:0:ko", t("ko", volunteers.NotAVolunteer.key)),
-            (stranger, "vol:times:0:", t("en", "Sorry, this button is not for you.")),
-        ]
-        bot.session.make_request = spy
-        counter = iter(range(8_000_000, 8_000_100))
-        try:
-            for persona, data, _answer in forged:
-                await app.dispatcher.feed_update(bot, Update.model_validate({
-                    "update_id": next(counter),
-                    "callback_query": {
-                        "id": str(next(counter)), "chat_instance": "1", "data": data,
-                        "from": {"is_bot": False, **persona.user},
-                    },
-                }))  # fmt: skip
-        finally:
-            await app.close()
-            await bot.session.close()
-    assert answers == [(answer, True) for _persona, _data, answer in forged]
+    mei = await member(person, sessions, "美", "zh_Hans", branch="luoshan", is_volunteer=True)
+    jun = await member(person, sessions, "준", "ko", branch="luoshan")
+    stranger = await person("Eve", language_code="en")
+    await stranger.command("/start")
+    await stranger.wait_reply()
+    ids = {"zh_Hans": await member_id(sessions, mei), "ko": await member_id(sessions, jun)}
+    async with transaction(sessions, write=True) as session:
+        before = await volunteers.profile(session, ids["zh_Hans"])
+        before = (before.availability, list(before.languages), before.max_distance_m)
+    not_understood = t("zh_Hans", InvalidInput.key)
+    forged = [
+        (mei, "vol:slot:9:morning", not_understood),
+        (mei, "vol:slot:2:night", not_understood),
+        (mei, "vol:day:-1:", not_understood),
+        (mei, "vol:part:0:noon", not_understood),
+        (mei, "vol:lang:0:fr", not_understood),
+        (mei, "vol:dist:123:", not_understood),
+        (mei, "vol:hack:0:", not_understood),
+        (jun, "vol:slot:0:morning", t("ko", volunteers.NotAVolunteer.key)),
+        (jun, "vol:lang:0:ko", t("ko", volunteers.NotAVolunteer.key)),
+        (stranger, "vol:times:0:", t("en", "Sorry, this button is not for you.")),
+    ]
+    for persona, data, expected in forged:
+        answer = await persona.forge_tap(data)
+        assert (answer["text"], answer["show_alert"]) == (expected, True), data
     async with sessions() as session:
         after = await session.get(VolunteerProfile, ids["zh_Hans"])
         assert (after.availability, after.languages, after.max_distance_m) == before

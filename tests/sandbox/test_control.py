@@ -270,3 +270,23 @@ async def test_corrupt_state_file_starts_empty(tmp_path: Path) -> None:
     finally:
         await server.stop()
     assert json.loads(state_file.read_text("utf-8"))["bots"][0]["token"] == TOKEN
+
+
+async def test_a_forged_press_carries_data_no_button_has(
+    api: Api, client: SandboxClient, user: dict[str, Any]
+) -> None:
+    uid = user["id"]
+    await client.send_text(uid, "hello")
+    inline = {"inline_keyboard": [[{"text": "Accept", "callback_data": "acc"}]]}
+    offer = await api.ok("sendMessage", chat_id=uid, text="Order", reply_markup=inline)
+    plain = await api.ok("sendMessage", chat_id=uid, text="No buttons here")
+    with pytest.raises(SandboxError) as caught:
+        await client.press(uid, offer["message_id"], "acc:tampered")
+    assert caught.value.status == 400 and "no inline button" in caught.value.message
+    for message in (offer, plain):
+        pressed = await client.press(uid, message["message_id"], "acc:tampered", forged=True)
+        [update] = [
+            u for u in await api.ok("getUpdates") if u["update_id"] == pressed["update_id"]
+        ]
+        assert update["callback_query"]["data"] == "acc:tampered"
+        assert update["callback_query"]["message"]["message_id"] == message["message_id"]
