@@ -33,6 +33,13 @@ class OrderCancel(CallbackData, prefix="ordx"):
     reason: str = ""
 
 
+class RememberHome(CallbackData, prefix="home"):
+    """After an order with a typed address: keep it as my home address (or not)."""
+
+    order_id: int
+    keep: bool
+
+
 class FamilyAction(CallbackData, prefix="fam"):
     action: str
     link_id: int = 0

@@ -502,6 +502,24 @@ async def place_order(
     return Placed(order, coverage)
 
 
+async def remember_home(session: AsyncSession, *, member_id: int, order_id: int) -> Member:
+    """Keep the address a member typed for help at their own door as their home address,
+    so that next time they tap "My home" instead of typing it again."""
+    order = await session.get(Order, order_id)
+    if (
+        order is None
+        or member_id != order.requester_id
+        or member_id != order.beneficiary_id
+        or order.place_kind != "address"
+        or not order.address
+    ):
+        raise NotFound()
+    member = await members.get_member(session, member_id)
+    member.address = order.address
+    await session.flush()
+    return member
+
+
 async def last_order(session: AsyncSession, requester_id: int, beneficiary_id: int) -> Order | None:
     """The requester's latest order for this beneficiary, to offer "Same as last time"."""
     return await session.scalar(

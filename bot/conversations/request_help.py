@@ -37,7 +37,8 @@ from babel.dates import format_skeleton, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, labels
-from bot.callbacks import AskStep, PickDay
+from bot.callbacks import AskStep, PickDay, RememberHome
+from bot.replies import show_in_place
 from core import catalog, family, members, orders, schedule
 from core.config import Settings
 from core.db import utcnow
@@ -1062,6 +1063,51 @@ async def send(
     if placed.coverage.needs_sponsor:
         text += "\n" + _("A coordinator will see that it needs help with the cost.")
     await message.answer(text, reply_markup=keyboards.main_menu())
+    if not for_other and order.place_kind == Place.ADDRESS and not member.address:
+        await message.answer(
+            _(
+                "Is {address} your home? I can remember it, so next time you just tap "
+                "“{my_home}”."
+            ).format(address=escape(order.address or ""), my_home=labels.MY_HOME),
+            reply_markup=remember_home_buttons(order.id),
+        )
+
+
+def remember_home_buttons(order_id: int) -> InlineKeyboardMarkup:
+    buttons = InlineKeyboardBuilder()
+    buttons.button(
+        text=str(labels.REMEMBER_HOME), callback_data=RememberHome(order_id=order_id, keep=True)
+    )
+    buttons.button(
+        text=str(labels.NOT_MY_HOME), callback_data=RememberHome(order_id=order_id, keep=False)
+    )
+    buttons.adjust(1)
+    return buttons.as_markup()
+
+
+@router.callback_query(RememberHome.filter())
+async def on_remember_home(
+    query: CallbackQuery, callback_data: RememberHome, session: AsyncSession, member: Member | None
+) -> None:
+    if member is None:
+        await query.answer(_("Sorry, this button is not for you."), show_alert=True)
+        return
+    if callback_data.keep:
+        try:
+            async with session.begin_nested():
+                kept = await orders.remember_home(
+                    session, member_id=member.id, order_id=callback_data.order_id
+                )
+        except DomainError as error:
+            await query.answer(_(error.key).format(**error.params), show_alert=True)
+            return
+        text = _("🏠 Thank you, I will remember {address} as your home.").format(
+            address=escape(kept.address or "")
+        )
+    else:
+        text = _("All right, I will not keep it.")
+    await query.answer()
+    await show_in_place(query, text, None)
 
 
 # ---------------------------------------------------------------- anything else

@@ -49,6 +49,11 @@ async def member_id(sessions, persona: Persona) -> int:
         )
 
 
+def sent_message(p: Persona) -> str:
+    """The bot's "✅ Sent!" after an order; an offer to remember the address may follow it."""
+    return next(m["text"] for m in reversed(p.bot_messages()) if m["text"].startswith("✅"))
+
+
 async def all_orders(sessions) -> list[Order]:
     async with sessions() as session:
         return list(await session.scalars(select(Order).order_by(Order.id)))
@@ -109,9 +114,8 @@ async def test_a_resident_asks_for_help_in_their_language(person, sessions, lang
     answer = await p.tap_inline(t(lang, "✅ Send"))
     assert answer["text"] == t(lang, "Sent!")
     await p.wait_reply()
-    assert p.last_text().startswith(
-        t(lang, "✅ Sent! I will let you know as soon as a volunteer says yes.")[:6]
-    )
+    sent = sent_message(p)
+    assert sent.startswith(t(lang, "✅ Sent! I will let you know as soon as a volunteer says yes."))
     assert t(lang, "📋 My orders") in p.keyboard_labels()
     [order] = await all_orders(sessions)
     assert order.status == OrderStatus.OPEN
@@ -189,7 +193,7 @@ async def test_a_daughter_asks_for_her_father(person, sessions) -> None:
     assert order.requester_id == await member_id(sessions, daughter)
     assert order.beneficiary_id == await member_id(sessions, father)
     assert order.address == "罗山路 7 弄 3 号" and order.place_kind == "home"
-    told = await father.wait_reply()
+    told = await father.wait_reply(timeout=15)  # through the outbox
     assert "王丽" in told["text"]
 
 
@@ -520,8 +524,8 @@ async def test_a_member_who_cannot_cover_the_cost_is_told_kindly(person, session
     assert "💳 Cost: about 1 hour of time credit." in summary["text"]
     assert "You earn credit by helping a neighbour" in summary["text"]
     await p.tap_inline("✅ Send")
-    reply = await p.wait_reply()
-    assert "A coordinator will see that it needs help with the cost." in reply["text"]
+    await p.wait_reply()
+    assert "A coordinator will see that it needs help with the cost." in sent_message(p)
     [order] = await all_orders(sessions)
     assert order.funding == OrderFunding.NEEDS_SPONSOR
 
@@ -644,3 +648,64 @@ async def test_the_review_shows_the_cost_and_the_balance(
     assert "🛒 Shopping & errands" in (await p.wait_reply())["text"]
     [order] = await all_orders(sessions)
     assert order.funding == funding
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko"])
+async def test_a_typed_address_can_become_my_home(person, sessions, lang) -> None:
+    p = await member(person, sessions, "王芳" if lang == "zh_Hans" else "김영희", lang)
+    await fill_in(p, sessions, lang)
+    await p.tap_inline(t(lang, "✅ Send"))
+    await p.wait_reply()
+    offer = t(
+        lang, "Is {address} your home? I can remember it, so next time you just tap “{my_home}”."
+    )
+    await p.wait_reply()
+    assert p.last_text() == offer.format(
+        address="12 Luoshan Road, flat 3", my_home=t(lang, "🏠 My home")
+    )
+    await p.tap_inline(t(lang, "🏠 Yes, remember it"))
+    await p.wait_reply()
+    assert "12 Luoshan Road, flat 3" in p.last_text()
+    async with sessions() as session:
+        me = await session.get(Member, await member_id(sessions, p))
+        assert me.address == "12 Luoshan Road, flat 3"
+
+    # Next time: "My home" is offered, and nobody asks again.
+    await p.tap(t(lang, "🙋 Ask for help"))
+    await p.wait_reply()
+    await p.tap(await category_label(sessions, "shopping", lang))
+    await p.wait_reply()
+    await p.tap(t(lang, "Skip ➡️"))
+    await p.wait_reply()
+    await p.tap(t(lang, "Tomorrow"))
+    await p.wait_reply()
+    await p.tap(t(lang, "☀️ Afternoon"))
+    await p.wait_reply()
+    assert t(lang, "🏠 My home") in p.keyboard_labels()
+    await p.tap(t(lang, "🏠 My home"))
+    await p.wait_reply()
+    await p.tap(t(lang, "1 hour"))
+    review = await p.wait_reply()
+    assert "12 Luoshan Road, flat 3" in review["text"]
+    await p.tap_inline(t(lang, "✅ Send"))
+    await p.wait_reply(quiet=0.5)
+    assert not any(offer[:6] in (m.get("text") or "") for m in p.bot_messages()[-2:])
+    assert [o.place_kind for o in await all_orders(sessions)] == ["address", "home"]
+
+
+async def test_someone_elses_order_cannot_become_my_home(person, sessions) -> None:
+    ann = await member(person, sessions, "Ann", "en")
+    eve = await member(person, sessions, "Eve", "en")
+    await fill_in(ann, sessions, "en")
+    await ann.tap_inline(t("en", "✅ Send"))
+    await ann.wait_reply()
+    [order] = await all_orders(sessions)
+    answer = await eve.forge_tap(f"home:{order.id}:1")
+    assert answer["text"] == "Sorry, I could not find that."
+    async with sessions() as session:
+        assert (await session.get(Member, await member_id(sessions, eve))).address is None
+    await ann.tap_inline(t("en", "No, thank you"))
+    await ann.wait_reply()
+    assert ann.last_text() == "All right, I will not keep it."
+    async with sessions() as session:
+        assert (await session.get(Member, await member_id(sessions, ann))).address is None
