@@ -118,3 +118,78 @@ async def _save(page, shot: Path) -> None:
     await page.screenshot(path=str(shot))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SCREENSHOTS / shot.name)
+
+
+async def test_the_three_panes_fit_the_window_at_the_largest_text(
+    database_url, engine, sessions, tmp_path: Path
+) -> None:
+    """At the slider's largest size the panes shrink to stay side by side on a laptop screen;
+    on a phone-sized window they stack, one per row."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    settings = load_settings(database_url=database_url, log_level="WARNING")
+    async with (
+        demo(settings, _free_port()) as sandbox,
+        playwright_api.async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(10_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto(sandbox.base_url + "/")
+            await page.wait_for_selector("body[data-ready=true]")
+            slider = page.locator("#font-scale")
+            await slider.fill(await slider.get_attribute("max"))
+            # Real replies in Chinese, Korean and English, with their reply keyboards.
+            for persona in ("resident", "volunteer", "coordinator"):
+                pane = page.locator(f'.pane[data-persona="{persona}"]')
+                await pane.locator(".start-button").click()
+                await pane.locator(".kb-button").first.wait_for()
+            assert await page.locator(".bubble").first.evaluate(
+                "node => parseFloat(getComputedStyle(node).fontSize)"
+            ) == pytest.approx(40)  # 20 px at 100 %, the slider's 200 %
+            await _save(page, tmp_path / "demo-largest-text-1280x800.png")
+            boxes = await _pane_boxes(page)
+            assert len(boxes) == 3
+            for box in boxes:
+                assert box["left"] >= 0 and box["right"] <= 1280, box
+                assert box["top"] >= 0 and box["bottom"] <= 800, box
+                # what a user needs in a pane is inside it: its header, keyboard and composer
+                assert box["overflowing"] == [], box
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+            await page.set_viewport_size({"width": 400, "height": 800})
+            await _save(page, tmp_path / "demo-largest-text-400x800.png")
+            boxes = await _pane_boxes(page)
+            assert len({round(box["left"]) for box in boxes}) == 1  # one column
+            assert boxes[0]["bottom"] <= boxes[1]["top"] and boxes[1]["bottom"] <= boxes[2]["top"]
+            for box in boxes:
+                assert box["left"] >= 0 and box["right"] <= 400, box
+                assert box["overflowing"] == [], box
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 400
+            coordinator = page.locator('.pane[data-persona="coordinator"]')
+            await coordinator.scroll_into_view_if_needed()
+            await coordinator.locator(".kb-button").first.click()  # reachable by scrolling
+            await _save(page, tmp_path / "demo-largest-text-400x800-coordinator.png")
+            assert errors == []
+        finally:
+            await browser.close()
+
+
+async def _pane_boxes(page) -> list[dict]:
+    """Each pane's box, and which of its parts stick out of it."""
+    return await page.evaluate(
+        """() => [...document.querySelectorAll('.pane')].map(pane => {
+            const box = pane.getBoundingClientRect();
+            const parts = pane.querySelectorAll(
+                '.pane-head, .pane-head > *, .messages, .keyboard, .composer, .composer > *');
+            const overflowing = [...parts].filter(part => {
+                const r = part.getBoundingClientRect();
+                return r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5
+                    || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5);
+            }).map(part => part.className);
+            return {left: box.left, right: box.right, top: box.top, bottom: box.bottom,
+                    overflowing};
+        })"""
+    )
