@@ -272,6 +272,22 @@ class Persona:
                 )
             await self._pump(wait=remaining)
 
+    async def wait_notice(self, timeout: float = 15.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """Wait for a message the bot sends of its own accord, such as a notice another
+        member's action caused, which may come a while later through the bot's outbox: the
+        first message (new or edited) after what ``wait_reply`` last returned."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._reply_seq <= max(self._action_seq, self._acknowledged_seq):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"{self.first_name}: no notice from the bot within {timeout}s; "
+                    f"last messages: {self._tail()}"
+                )
+            await self._pump(wait=remaining)
+        return await self.wait_reply(timeout=max(deadline - loop.time(), self.quiet))
+
     async def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0  # noqa: ASYNC109
     ) -> dict[str, Any]:

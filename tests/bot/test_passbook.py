@@ -148,7 +148,7 @@ async def test_a_double_tap_on_confirm_gives_one_hour_once(person, sessions, cli
     assert await _transfers(sessions) == before + 1
     assert await balance(sessions, her) == 600 - 60
     assert await balance(sessions, dad) == 60
-    receipt = await father.wait_reply(timeout=15)  # through the outbox
+    receipt = await father.wait_notice()
     assert "王丽" in receipt["text"] and "1小时" in receipt["text"]
 
 

@@ -156,11 +156,11 @@ async def link_family(father: Persona, daughter: Persona, lang: str) -> None:
     await daughter.wait_reply()
     await daughter.send(code[:3] + " " + code[3:])
     await daughter.wait_reply()
-    question = await father.wait_reply()
+    question = await father.wait_notice()
     assert t(lang, "✅ Yes") in father.inline_labels(question)
     await father.tap_inline(t(lang, "✅ Yes"))
     await father.wait_reply()
-    await daughter.wait_reply()
+    await daughter.wait_notice()
 
 
 async def test_a_daughter_asks_for_her_father(person, sessions) -> None:
@@ -193,7 +193,7 @@ async def test_a_daughter_asks_for_her_father(person, sessions) -> None:
     assert order.requester_id == await member_id(sessions, daughter)
     assert order.beneficiary_id == await member_id(sessions, father)
     assert order.address == "罗山路 7 弄 3 号" and order.place_kind == "home"
-    told = await father.wait_reply(timeout=15)  # through the outbox
+    told = await father.wait_notice()
     assert "王丽" in told["text"]
 
 
@@ -294,7 +294,7 @@ async def test_cancel_an_accepted_order_tells_the_volunteer(person, sessions) ->
     assert answer["text"] == "Cancelled."
     assert "✖️ Cancelled" in (await p.wait_reply())["text"]
 
-    told = await helper.wait_reply()
+    told = await helper.wait_notice()
     assert "was cancelled, so there is no need to go" in told["text"]
     async with sessions() as session:
         order = await session.get(Order, order.id)
@@ -588,7 +588,7 @@ async def test_either_side_can_unlink(person, sessions) -> None:
     await son.wait_reply()
     await son.tap_inline(t(lang, "Yes, unlink"))
     await son.wait_reply()
-    told = await father.wait_reply()
+    told = await father.wait_notice()
     assert "박민준" in told["text"]
     await son.tap(t(lang, "🤲 Ask for someone else"))
     reply = await son.wait_reply()
@@ -615,10 +615,10 @@ async def test_a_parent_may_say_no(person, sessions) -> None:
     assert (await son.wait_reply())["text"].startswith("That code does not work.")
     await son.send(code)
     await son.wait_reply()
-    await mum.wait_reply()
+    await mum.wait_notice()
     await mum.tap_inline("✖️ No")
     assert (await mum.wait_reply())["text"] == "Okay, no link was made."
-    assert (await son.wait_reply())["text"] == "Mum did not confirm the family link."
+    assert (await son.wait_notice())["text"] == "Mum did not confirm the family link."
 
 
 @pytest.mark.parametrize(
