@@ -441,6 +441,8 @@ async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> Non
     await until(resident, t(lang, "A coordinator will see that it needs help with the cost."))
     await until(coordinator, resident_name)  # the alert
 
+    await resident.tap(t(lang, "📋 My orders"))
+    await until(resident, t(lang, "🕓 Waiting for a coordinator to help with the cost"))
     report = await sweep(sessions, await window_end_of_the_order(sessions))
     assert len(report.expired) == 1 and report.nudged == 0
     repairs = await category_label(sessions, "repairs", lang)
@@ -451,9 +453,15 @@ async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> Non
         "welcome to ask again.",
     )
     await until(resident, uncovered.format(category=repairs))
+    await resident.tap(t(lang, "📋 My orders"))
+    await until(resident, t(lang, "⌛ Expired: the cost was not covered in time"))
     nobody_free = t(lang, "😔 I am sorry: nobody was free in time for {category}. "
                           "You are very welcome to ask again.")  # fmt: skip
-    assert nobody_free.format(category=repairs) not in (resident.last_text() or "")
+    assert not [
+        m
+        for m in resident.bot_messages()
+        if nobody_free.format(category=repairs) in (m.get("text") or "")
+    ]
     lapsed = (
         "⌛ The time for {category} for {name}, {when}, has passed. Nobody covered its cost, "
         "so no volunteer was asked. Perhaps check in with {name}?"
