@@ -24,7 +24,7 @@ from bot.conversations.request_help import (
     duration_text,
     language,
 )
-from core import helping, outbox
+from core import helping, nudges, outbox
 from core.errors import DomainError
 from core.models import Branch, Category, Member, Nudge, Order, OrderFunding, OutboxMessage
 
@@ -271,9 +271,19 @@ async def render(
         f = await facts(session, nudge.order_id)
         if f.order.status != "open":
             return None  # taken or gone before it went out: say nothing
-        lines = [_("🔔 Someone near you would like help"), *summary(f)]
-        lines.insert(3, "📍 " + _("About {distance} from you").format(
+        lines = [_("🔔 Someone near you would like help")]
+        asker_id = payload.get(nudges.ASKED_BY)
+        asker = await session.get(Member, asker_id) if asker_id else None
+        if asker is not None:
+            lines.append(
+                _("🙋 {name} from the time bank asked you personally.").format(
+                    name=escape(asker.name)
+                )
+            )
+        details = summary(f)
+        details.insert(2, "📍 " + _("About {distance} from you").format(
             distance=distance_text(nudge.distance_m)))  # fmt: skip
+        lines += details
         description = description_text(f.order.description, f.order.voice_file_id)
         if description:
             lines.append(description)
@@ -311,6 +321,38 @@ async def render(
                 "You are very welcome to ask again."
             ).format(category=what)
         )
+    if kind == "expired_uncovered":
+        return Send(
+            _(
+                "😔 I am sorry: the time for {category} has passed before its cost could be "
+                "covered, so I could not ask the volunteers. A coordinator can help with "
+                "credit; you are very welcome to ask again."
+            ).format(category=what)
+        )
+    if kind == "lapsed_uncovered":
+        return Send(
+            _(
+                "⌛ The time for {category} for {name}, {when}, has passed. Nobody covered "
+                "its cost, so no volunteer was asked. Perhaps check in with {name}?"
+            ).format(category=what, name=escape(f.beneficiary.name), when=when)
+        )
+    if kind in ("ask_yes", "ask_no"):
+        nudge = await session.get(Nudge, payload["nudge_id"])
+        asked = await session.get(Member, nudge.member_id) if nudge else None
+        who = escape(asked.name if asked else "")
+        for_whom = escape(f.beneficiary.name)
+        if kind == "ask_yes":
+            return Send(
+                _("✅ {volunteer} said yes to {category} for {name}, {when}.").format(
+                    volunteer=who, category=what, name=for_whom, when=when
+                )
+            )
+        text = _("🙏 {volunteer} cannot help with {category} for {name} this time.").format(
+            volunteer=who, category=what, name=for_whom
+        )
+        if f.order.status != "open":
+            return Send(text)
+        return Send(text + "\n" + _("Shall we ask someone else?"), find_someone_button(f.order.id))
     if kind == "handed_back":
         return Send(
             _(

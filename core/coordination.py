@@ -6,7 +6,8 @@ coordinator sees more: everyone of the branch with the skill, ranked with the sa
 distances and fairness, each marked with what keeps them out of the waves (too far, paused,
 said not this time, ...), so they can judge and ask one themselves. Asking is a nudge like
 any other (a `Nudge` row and an outbox message), so Accept / Not this time and first tap
-wins work unchanged.
+wins work unchanged. Its message carries who asked (`nudges.ASKED_BY` in the payload), so
+the volunteer reads that their coordinator asked them, and that coordinator hears the answer.
 """
 
 from __future__ import annotations
@@ -164,14 +165,19 @@ async def _coordinator(session: AsyncSession, member_id: int) -> Member:
     return member
 
 
-async def _open_order(session: AsyncSession, order_id: int, coordinator: Member) -> Order:
-    """The order, if it is this coordinator's branch's; refused kindly if no longer open."""
+async def _open_order(
+    session: AsyncSession, order_id: int, coordinator: Member, now: datetime
+) -> Order:
+    """The order, if it is this coordinator's branch's; refused kindly if no longer open,
+    or if its time has passed and the sweep has not yet marked it expired."""
     order = await session.get(Order, order_id, populate_existing=True)
     if order is None or order.branch_id != coordinator.branch_id:
         raise NotFound()
     if order.status != OrderStatus.OPEN:
         if order.status in (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED):
             raise helping.AlreadyTaken()
+        raise helping.NoLongerNeeded()
+    if order.window_end is not None and order.window_end <= now:
         raise helping.NoLongerNeeded()
     return order
 
@@ -347,7 +353,7 @@ async def candidates_for_coordinator(
     matching until it holds `limit` of them; the best `limit` of those are returned."""
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
-    order = await _open_order(session, order_id, coordinator)
+    order = await _open_order(session, order_id, coordinator, now)
     need = await matching.need_for(session, order, now)
     radii = (*matching.search_radii(), matching.search_radii()[-1] * WIDEST_FACTOR)
     for radius in radii:
@@ -405,7 +411,7 @@ async def ask_volunteer(
     """
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
-    order = await _open_order(session, order_id, coordinator)
+    order = await _open_order(session, order_id, coordinator, now)
     if order.funding == OrderFunding.NEEDS_SPONSOR:
         raise NeedsSponsor()
     progress = await nudges.progress_of(session, order.id)  # locks the order's matching
@@ -437,7 +443,7 @@ async def ask_volunteer(
         key=key,
         member_id=volunteer_id,
         kind="nudge",
-        payload={"nudge_id": nudge.id},
+        payload={"nudge_id": nudge.id, nudges.ASKED_BY: coordinator.id},
         not_before=waits_until,
     )
     if sent is None:
@@ -463,7 +469,7 @@ async def another_round(
     """
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
-    order = await _open_order(session, order_id, coordinator)
+    order = await _open_order(session, order_id, coordinator, now)
     progress = await nudges.progress_of(session, order.id)
     if progress.round != after_round:
         return progress
@@ -513,7 +519,7 @@ async def sponsor_order(
     await session.execute(
         select(Branch.id).where(Branch.id == coordinator.branch_id).with_for_update()
     )
-    order = await _open_order(session, order_id, coordinator)
+    order = await _open_order(session, order_id, coordinator, now)
     if order.funding != OrderFunding.NEEDS_SPONSOR:
         return Sponsored(order, replayed=True)
     if await pool_free(session, order.branch_id) < order.estimated_minutes:

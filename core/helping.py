@@ -218,17 +218,20 @@ async def accept(
     )
     await nudges.close_nudges(session, order, "nudge_taken", now)
     await nudges.tell_parties(session, order, "coming", f"coming:{order.id}:{progress.accepts}")
+    await nudges.tell_asker(session, nudge, "ask_yes")
     return Accepted(order, hold.id)
 
 
 async def decline(
     session: AsyncSession, *, nudge_id: int, member_id: int, now: datetime | None = None
 ) -> Nudge:
-    """ "Not this time": this volunteer is not offered the order again. Repeats are harmless."""
+    """ "Not this time": this volunteer is not offered the order again, and a coordinator who
+    asked them personally is told. Repeats are harmless."""
     nudge = await _my_nudge(session, nudge_id, member_id)
     if nudge.status == NudgeStatus.SENT:
         nudge.status = NudgeStatus.DECLINED
         nudge.answered_at = now or utcnow()
+        await nudges.tell_asker(session, nudge, "ask_no")
         await session.flush()
     return nudge
 

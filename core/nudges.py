@@ -27,7 +27,11 @@ from core.models import (
     OrderProgress,
     OrderStatus,
     OrderWave,
+    OutboxMessage,
 )
+
+# In a nudge's outbox payload: the coordinator who asked that volunteer personally.
+ASKED_BY = "asked_by"
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,28 @@ async def tell_coordinators(
         )
 
 
+async def tell_asker(session: AsyncSession, nudge: Nudge, kind: str) -> None:
+    """The volunteer's answer ("ask_yes" / "ask_no"), to the coordinator who asked them
+    personally, if one did: who asked is in the payload of the nudge's latest message. Keyed
+    by that message, so each ask is answered once of each kind, whatever is tapped again."""
+    if nudge.outbox_id is None:
+        return
+    asked = await session.get(OutboxMessage, nudge.outbox_id)
+    asker_id = asked.payload.get(ASKED_BY) if asked is not None else None
+    if asker_id is None:
+        return
+    asker = await session.get(Member, asker_id)
+    if asker is None or not asker.is_coordinator or asker.erased_at is not None:
+        return
+    await outbox.enqueue(
+        session,
+        key=f"{kind}:{asked.id}",
+        member_id=asker.id,
+        kind=kind,
+        payload={"order_id": nudge.order_id, "nudge_id": nudge.id},
+    )
+
+
 async def _expire(session: AsyncSession, now: datetime, report: SweepReport, limit: int) -> None:
     stale = list(
         await session.scalars(
@@ -211,7 +237,12 @@ async def _expire(session: AsyncSession, now: datetime, report: SweepReport, lim
             )
         )
         await close_nudges(session, order, "nudge_closed", now)
-        await tell_parties(session, order, "expired", f"expired:{order.id}")
+        if order.funding == OrderFunding.NEEDS_SPONSOR:
+            # Never sent to volunteers: say so, and tell who could have covered it.
+            await tell_parties(session, order, "expired_uncovered", f"expired:{order.id}")
+            await tell_coordinators(session, order, "lapsed_uncovered", f"lapsed:{order.id}")
+        else:
+            await tell_parties(session, order, "expired", f"expired:{order.id}")
         report.expired.append(order.id)
 
 

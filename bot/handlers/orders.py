@@ -37,7 +37,7 @@ from bot.handlers.common import menu_for
 from bot.replies import show_in_place
 from core import orders
 from core.errors import DomainError
-from core.models import Member, OrderStatus
+from core.models import Member, OrderFunding, OrderStatus
 from core.orders import OrderView
 
 router = Router(name="orders")
@@ -57,7 +57,10 @@ REASON_LABELS = {
 
 def status_text(view: OrderView) -> str:
     status = view.order.status
+    uncovered = view.order.funding == OrderFunding.NEEDS_SPONSOR
     if status == OrderStatus.OPEN:
+        if uncovered:
+            return _("🕓 Waiting for a coordinator to help with the cost")
         return _("🕓 Waiting for a volunteer")
     if status == OrderStatus.ACCEPTED:
         if view.volunteer is not None:
@@ -69,6 +72,8 @@ def status_text(view: OrderView) -> str:
         return _("✅ Done and confirmed")
     if status == OrderStatus.CANCELLED:
         return _("✖️ Cancelled")
+    if uncovered:
+        return _("⌛ Expired: the cost was not covered in time")
     return _("⌛ Expired: nobody was free in time")
 
 

@@ -25,7 +25,7 @@ from core.models import (
 )
 from tests.bot.conftest import COORDINATOR_ID
 from tests.bot.lang import t
-from tests.bot.test_request_help import fill_in, member, member_id
+from tests.bot.test_request_help import category_label, fill_in, member, member_id
 from tests.bot.test_volunteer_journey import d, grant, sweep, until, volunteer
 
 NAMES = {
@@ -33,6 +33,15 @@ NAMES = {
     "ko": ("김영희", "이민호", "박민수", "이지은", "뤄산 1촌"),
     "en": ("Margaret", "Li Wei", "Tom", "Ann", "Luoshan Village 1"),
 }
+
+
+CANNOT = "🙏 {volunteer} cannot help with {category} for {name} this time."
+PERSONALLY = "🙋 {name} from the time bank asked you personally."
+
+
+def upto_when(lang: str, message: str, **values: str) -> str:
+    """The translated message, filled in, up to where its date and time go."""
+    return t(lang, message).split("{when}")[0].format(**values)
 
 
 def plain(lang: str, message: str) -> str:
@@ -129,11 +138,21 @@ async def test_the_coordinator_finds_someone_after_the_last_wave(person, session
     assert (await coordinator.tap_inline(ask_ann))["text"] == asked  # a double tap
     await until(coordinator, t(lang, "already asked"))
 
-    await until(ann, t(lang, "🔔 Someone near you would like help"))
+    nudge = await until(ann, t(lang, "🔔 Someone near you would like help"))
+    assert t(lang, PERSONALLY).format(name=coordinator_name) in nudge
     await ann.tap_inline(t(lang, "✅ Accept"))
     await until(ann, t(lang, "🙏 Thank you! It is yours."))
     assert "12 Luoshan Road, flat 3" in ann.last_text()
     await until(resident, ann_name)
+    repairs = await category_label(sessions, "repairs", lang)
+    said_yes = "✅ {volunteer} said yes to {category} for {name}, {when}."
+    await until(
+        coordinator,
+        upto_when(lang, said_yes, volunteer=ann_name, category=repairs, name=resident_name),
+    )
+    # Tom said no to a wave's nudge, not to a personal ask: nobody is told of it.
+    cannot = t(lang, CANNOT).format(volunteer=tom_name, category=repairs, name=resident_name)
+    assert not [m for m in coordinator.bot_messages() if cannot in (m.get("text") or "")]
 
     # The order is taken: the coordinator's buttons say so kindly and change nothing.
     taken = t(lang, "Another volunteer has already said yes. Thank you all the same!")
@@ -303,3 +322,118 @@ async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions
         assert order.funding == OrderFunding.POOL and order.status == OrderStatus.ACCEPTED
         pool = await ledger.pool_account(s, order.branch_id)
         assert (await ledger.balance_of(s, pool.id)).held == order.estimated_minutes
+
+
+async def window_end_of_the_order(sessions):
+    async with sessions() as s:
+        [order] = list(await s.scalars(select(Order)))
+        return order.window_end
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+async def test_a_no_to_a_personal_ask_leads_back_to_the_view(person, sessions, lang) -> None:
+    resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
+    coordinator = await member(
+        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
+        branch="luoshan", is_resident=False, is_coordinator=True,
+    )  # fmt: skip
+    other = await member(
+        person, sessions, "Eve", lang, branch="luoshan", is_resident=False, is_coordinator=True
+    )
+    resident = await member(person, sessions, resident_name, lang, branch="luoshan")
+    await grant(sessions, await member_id(sessions, resident), 300)
+    tom = await volunteer(person, sessions, tom_name, lang, 0.001)
+    await fill_in(resident, sessions, lang)
+    await resident.tap_inline(t(lang, "✅ Send"))
+    await resident.wait_reply()
+
+    # Before any wave, the coordinator asks Tom personally.
+    await coordinator.command("/waiting")
+    await until(coordinator, plain(lang, "📋 <b>Requests still waiting for a volunteer</b>"))
+    [entry] = coordinator.inline_labels()
+    await coordinator.tap_inline(entry)
+    ask_tom = t(lang, "🙋 Ask {name}").format(name=tom_name)
+    await until(coordinator, f"✅ {tom_name} · ")
+    await coordinator.tap_inline(ask_tom)
+    await until(tom, t(lang, PERSONALLY).format(name=coordinator_name))
+    await tom.tap_inline(t(lang, "Not this time"))
+
+    repairs = await category_label(sessions, "repairs", lang)
+    cannot = t(lang, CANNOT).format(volunteer=tom_name, category=repairs, name=resident_name)
+    note = await until(coordinator, cannot)
+    assert t(lang, "Shall we ask someone else?") in note
+    await coordinator.tap_inline(t(lang, "🔎 Find someone"))
+    await until(coordinator, t(lang, "said not this time"))
+    await other.sync()
+    assert not [m for m in other.bot_messages() if tom_name in (m.get("text") or "")]
+
+    # Its time passes with the view open: the sweep expires it, and the buttons say so kindly.
+    report = await sweep(sessions, await window_end_of_the_order(sessions))
+    assert len(report.expired) == 1
+    expired = t(
+        lang,
+        "😔 I am sorry: nobody was free in time for {category}. You are very welcome to ask again.",
+    )
+    await until(resident, expired.format(category=repairs))
+    gone = t(lang, "This request is no longer open. Thank you for looking!")
+    assert (await coordinator.tap_inline(ask_tom))["text"] == gone
+    async with sessions() as s:
+        asks = await s.scalar(select(func.count()).where(OutboxMessage.key.like("ask:%")))
+        assert asks == 1
+
+
+async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> None:
+    lang = "zh_Hans"
+    resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
+    coordinator = await member(
+        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
+        branch="luoshan", is_resident=False, is_coordinator=True,
+    )  # fmt: skip
+    resident = await member(person, sessions, resident_name, lang, branch="luoshan")
+    tom = await volunteer(person, sessions, tom_name, lang, 0.001)
+    await fill_in(resident, sessions, lang)  # no credit at all
+    await resident.tap_inline(t(lang, "✅ Send"))
+    await until(resident, t(lang, "A coordinator will see that it needs help with the cost."))
+    await until(coordinator, resident_name)  # the alert
+
+    await resident.tap(t(lang, "📋 My orders"))
+    await until(resident, t(lang, "🕓 Waiting for a coordinator to help with the cost"))
+    report = await sweep(sessions, await window_end_of_the_order(sessions))
+    assert len(report.expired) == 1 and report.nudged == 0
+    repairs = await category_label(sessions, "repairs", lang)
+    uncovered = t(
+        lang,
+        "😔 I am sorry: the time for {category} has passed before its cost could be covered, "
+        "so I could not ask the volunteers. A coordinator can help with credit; you are very "
+        "welcome to ask again.",
+    )
+    await until(resident, uncovered.format(category=repairs))
+    await resident.tap(t(lang, "📋 My orders"))
+    await until(resident, t(lang, "⌛ Expired: the cost was not covered in time"))
+    nobody_free = t(lang, "😔 I am sorry: nobody was free in time for {category}. "
+                          "You are very welcome to ask again.")  # fmt: skip
+    assert not [
+        m
+        for m in resident.bot_messages()
+        if nobody_free.format(category=repairs) in (m.get("text") or "")
+    ]
+    lapsed = (
+        "⌛ The time for {category} for {name}, {when}, has passed. Nobody covered its cost, "
+        "so no volunteer was asked. Perhaps check in with {name}?"
+    )
+    await until(coordinator, upto_when(lang, lapsed, category=repairs, name=resident_name))
+
+    # The alert's button, tapped late, says so kindly and spends nothing.
+    gone = t(lang, "This request is no longer open. Thank you for looking!")
+    assert (await coordinator.tap_inline(t(lang, "💝 The branch pool pays")))["text"] == gone
+    await tom.sync()
+    assert not [
+        m for m in tom.bot_messages()
+        if t(lang, "🔔 Someone near you would like help") in (m.get("text") or "")
+    ]  # fmt: skip
+    async with sessions() as s:
+        [order] = list(await s.scalars(select(Order)))
+        assert order.status == OrderStatus.EXPIRED
+        assert order.funding == OrderFunding.NEEDS_SPONSOR
+        pool = await ledger.pool_account(s, order.branch_id)
+        assert (await ledger.balance_of(s, pool.id)).held == 0

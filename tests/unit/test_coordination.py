@@ -320,3 +320,127 @@ async def test_only_the_branch_coordinators_cover_costs(sessions) -> None:
         await _sponsor(sessions, ctx, ctx["resident"])
     async with sessions() as s:
         assert (await s.get(Order, ctx["order"])).funding == OrderFunding.NEEDS_SPONSOR
+
+
+async def _told(sessions, kind: str) -> list[OutboxMessage]:
+    async with sessions() as s:
+        return list(
+            await s.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+            )
+        )
+
+
+async def test_a_personal_ask_says_who_asked_and_only_they_hear_the_answer(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0), (0.002, 0)])
+    v = ctx["volunteers"]
+    asker, other = await _coordinator(sessions), await _coordinator(sessions)
+    async with transaction(sessions, write=True) as s:
+        (await s.get(VolunteerProfile, v[0])).paused = True  # only a coordinator can ask them
+    await _sweep(sessions, NOW)  # v1 is nudged by the wave
+    async with transaction(sessions, write=True) as s:
+        asked = await coordination.ask_volunteer(
+            s, order_id=ctx["order"], coordinator_id=asker, volunteer_id=v[0], now=NOW
+        )
+        wave_nudge = await s.scalar(select(Nudge).where(Nudge.member_id == v[1]))
+        message = await s.get(OutboxMessage, asked.nudge.outbox_id)
+        assert message.payload == {"nudge_id": asked.nudge.id, nudges.ASKED_BY: asker}
+        assert (await s.get(OutboxMessage, wave_nudge.outbox_id)).payload == {
+            "nudge_id": wave_nudge.id
+        }
+    for _ in range(2):  # a repeated "Not this time" says it once
+        async with transaction(sessions, write=True) as s:
+            await helping.decline(s, nudge_id=asked.nudge.id, member_id=v[0], now=NOW)
+            await helping.decline(s, nudge_id=wave_nudge.id, member_id=v[1], now=NOW)
+    [no] = await _told(sessions, "ask_no")
+    assert (no.member_id, no.payload) == (
+        asker,
+        {"order_id": ctx["order"], "nudge_id": asked.nudge.id},
+    )
+    # They think again and take it from the same message after all; a repeat tap replays.
+    for _ in range(2):
+        async with transaction(sessions, write=True) as s:
+            await helping.accept(s, nudge_id=asked.nudge.id, member_id=v[0], now=NOW)
+    [yes] = await _told(sessions, "ask_yes")
+    assert yes.member_id == asker and yes.key == f"ask_yes:{asked.nudge.outbox_id}"
+    async with sessions() as s:
+        to_other = await s.scalar(
+            select(func.count()).where(
+                OutboxMessage.member_id == other, OutboxMessage.kind.like("ask%")
+            )
+        )
+        assert to_other == 0
+
+
+async def test_a_volunteer_reached_by_a_wave_answers_nobody_in_particular(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    await _coordinator(sessions)
+    await _sweep(sessions, NOW)
+    async with transaction(sessions, write=True) as s:
+        nudge = await s.scalar(select(Nudge))
+        await helping.accept(s, nudge_id=nudge.id, member_id=ctx["volunteers"][0], now=NOW)
+    assert await _told(sessions, "ask_yes") == []
+
+
+async def test_a_request_nobody_covered_lapses_honestly(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    await _needs_sponsor(sessions, ctx)
+    await _coordinator(sessions)
+    elsewhere = await _coordinator(sessions, "mapo")
+    async with sessions() as s:
+        order = await s.get(Order, ctx["order"])
+        window_end = order.window_end
+        coordinators = await nudges.coordinators(s, order.branch_id)
+    assert len(coordinators) >= 2 and elsewhere not in coordinators
+    for _ in range(2):
+        report = await _sweep(sessions, window_end)
+    assert report.expired == []  # the second sweep finds nothing more to do
+    async with sessions() as s:
+        assert (await s.get(Order, ctx["order"])).status == "expired"
+    assert await _told(sessions, "expired") == []
+    [requester] = await _told(sessions, "expired_uncovered")
+    assert requester.member_id == ctx["resident"]
+    lapsed = await _told(sessions, "lapsed_uncovered")
+    assert sorted(m.member_id for m in lapsed) == coordinators
+    assert all(m.payload == {"order_id": ctx["order"]} for m in lapsed)
+
+
+async def test_a_request_the_waves_could_not_fill_expires_as_before(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    await _coordinator(sessions)
+    await _sweep(sessions, NOW)
+    async with sessions() as s:
+        window_end = (await s.get(Order, ctx["order"])).window_end
+    await _sweep(sessions, window_end)
+    [told] = await _told(sessions, "expired")
+    assert told.member_id == ctx["resident"]
+    assert await _told(sessions, "lapsed_uncovered") == []
+    assert await _told(sessions, "expired_uncovered") == []
+
+
+@pytest.mark.parametrize("funding", [OrderFunding.OWN, OrderFunding.NEEDS_SPONSOR])
+async def test_a_request_whose_time_passed_is_no_longer_open_to_coordinators(
+    sessions, funding
+) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    coordinator = await _coordinator(sessions)
+    async with transaction(sessions, write=True) as s:
+        order = await s.get(Order, ctx["order"])
+        order.funding = funding
+        late = order.window_end  # the sweep has not marked it expired yet
+    async with transaction(sessions, write=True) as s:
+        with pytest.raises(helping.NoLongerNeeded):
+            await _find(sessions, ctx, coordinator, now=late)
+        with pytest.raises(helping.NoLongerNeeded):
+            await coordination.ask_volunteer(
+                s, order_id=ctx["order"], coordinator_id=coordinator,
+                volunteer_id=ctx["volunteers"][0], now=late,
+            )  # fmt: skip
+        with pytest.raises(helping.NoLongerNeeded):
+            await coordination.sponsor_order(
+                s, order_id=ctx["order"], coordinator_id=coordinator, now=late
+            )
+        assert await coordination.waiting_orders(s, coordinator, now=late) == []
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert (await s.get(Order, ctx["order"])).funding == funding
