@@ -559,4 +559,16 @@ async def render(
         return Send(*settle_view(f, by))
     if kind == "settled":
         return Send(await settled_text(session, f, payload, member))
+    if kind == "alert_settled":
+        alert = await session.get(OutboxMessage, payload["alert_id"])
+        if alert is None or alert.message_id is None or alert.chat_id is None:
+            return None
+        by = await session.get(Member, payload["by"])
+        return Edit(
+            alert.chat_id,
+            alert.message_id,
+            _("✔️ {category}, {when}: {name} has settled it already. Thank you!").format(
+                category=what, when=when, name=escape(by.name if by else "")
+            ),
+        )
     return None

@@ -28,6 +28,7 @@ from core.models import (
     OrderFunding,
     OrderProgress,
     OrderStatus,
+    OutboxMessage,
     VolunteerProfile,
 )
 
@@ -363,10 +364,9 @@ async def mark_done(
 
 
 async def _may_confirm(session: AsyncSession, order: Order, member_id: int) -> Member:
+    """The requester or the beneficiary; a coordinator settles instead (`settle_with_credit`)."""
     actor = await members.get_member(session, member_id)
     if member_id in (order.requester_id, order.beneficiary_id):
-        return actor
-    if actor.is_coordinator and actor.branch_id == order.branch_id:
         return actor
     raise NotYours()
 
@@ -386,7 +386,7 @@ async def confirm(
     rating: int,
     now: datetime | None = None,
 ) -> Confirmed:
-    """The requester (proxy, beneficiary or a coordinator) confirms and rates: the credits
+    """The requester (proxy) or the beneficiary confirms and rates: the credits
     for the actual minutes move from the payer to the volunteer, once."""
     now = now or utcnow()
     if rating not in STARS:
@@ -557,7 +557,7 @@ async def settle_with_credit(
         session, order, before, OrderStatus.CONFIRMED, member_id, f"order:{order.id}:confirm",
         now, note=f"{outcome}: reported {reported or '-'}, credited {minutes}",
     )  # fmt: skip
-    await _tell_settled(session, order, outcome, reported)
+    await _tell_settled(session, order, outcome, reported, member_id)
     return Settled(order, outcome, reported, posting)
 
 
@@ -584,14 +584,38 @@ async def settle_without_credit(
         session, order, before, OrderStatus.NOT_CREDITED, member_id,
         f"order:{order.id}:not_credited", now, note=reason,
     )  # fmt: skip
-    await _tell_settled(session, order, "not_credited", reported, reason)
+    await _tell_settled(session, order, "not_credited", reported, member_id, reason)
     return Settled(order, "not_credited", reported)
 
 
 async def _tell_settled(
-    session: AsyncSession, order: Order, outcome: str, reported: int | None, reason: str = ""
+    session: AsyncSession,
+    order: Order,
+    outcome: str,
+    reported: int | None,
+    settler_id: int,
+    reason: str = "",
 ) -> None:
-    """The volunteer, the requester and the beneficiary hear how it was settled."""
+    """The volunteer, the requester and the beneficiary hear how it was settled; the other
+    coordinators' alerts about the order are edited to say it is settled."""
+    coordinators = await nudges.coordinators(session, order.branch_id)
+    alert_keys = [
+        f"{kind}:{order.id}:{coordinator}"
+        for kind in ("dispute", "unconfirmed")
+        for coordinator in coordinators
+        if coordinator != settler_id
+    ]
+    alerts = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.member_id).where(OutboxMessage.key.in_(alert_keys))
+    )
+    for alert_id, coordinator in list(alerts):
+        await outbox.enqueue(
+            session,
+            key=f"alert_settled:{alert_id}",
+            member_id=coordinator,
+            kind="alert_settled",
+            payload={"order_id": order.id, "alert_id": alert_id, "by": settler_id},
+        )
     for receiver in dict.fromkeys((order.volunteer_id, order.requester_id, order.beneficiary_id)):
         if receiver is None:
             continue

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import helping, ledger, nudges
+from core import helping, ledger, nudges, outbox
 from core.db import transaction
 from core.ledger.tables import LedgerHold
 from core.models import Branch, Member, Nudge, Order, OrderEvent, OrderStatus, OutboxMessage
@@ -280,3 +280,22 @@ async def test_an_unconfirmed_order_is_settled_from_its_alert(sessions) -> None:
     assert late.replayed
     assert await _balances(sessions, ctx) == (90, 600 - 90)
     await _verified(sessions)
+
+
+async def test_the_other_coordinators_alerts_are_closed(sessions) -> None:
+    ctx = await _accepted(sessions)
+    second = await _coordinator(sessions, "Zhang")
+    async with transaction(sessions, write=True) as s:
+        await helping.mark_done(
+            s, order_id=ctx["order"], member_id=ctx["volunteer"], minutes=60, now=NOW
+        )
+        await helping.dispute(s, order_id=ctx["order"], member_id=ctx["volunteer"], now=NOW)
+    await _settle(sessions, ctx, 60)
+    async with sessions() as s:
+        closed = list(await s.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "alert_settled")))  # fmt: skip
+        alert = await outbox.by_key(s, f"dispute:{ctx['order']}:{second}")
+        demo = set(await nudges.coordinators(s, (await s.get(Member, second)).branch_id))
+    edits = {row.member_id: row.payload["alert_id"] for row in closed}
+    assert edits[second] == alert.id and ctx["coordinator"] not in edits
+    assert set(edits) == demo - {ctx["coordinator"]}  # the demo's coordinators too
