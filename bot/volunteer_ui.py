@@ -273,11 +273,8 @@ def settle_view(f: OrderFacts, disputed_by: Member | None) -> tuple[str, InlineK
             )
         )
     else:
-        lines.append(
-            "⏳ " + _("Not marked as done yet; about {estimate} was planned.").format(
-                estimate=estimate
-            )
-        )  # fmt: skip
+        planned = _("Not marked as done yet; about {estimate} was planned.")
+        lines.append("⏳ " + planned.format(estimate=estimate))
     buttons = InlineKeyboardBuilder()
     if reported:
         buttons.button(
