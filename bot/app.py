@@ -21,6 +21,7 @@ from bot.fit import FitMiddleware
 from bot.handlers import (
     common,
     coordinator,
+    disputes,
     fallback,
     orders,
     passbook,
@@ -127,6 +128,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.include_router(orders.router)
     dispatcher.include_router(passbook.router)
     dispatcher.include_router(volunteer.router)
+    dispatcher.include_router(disputes.router)
     dispatcher.include_router(volunteer_profile.router)
     dispatcher.include_router(coordinator.router)
     dispatcher.include_router(fallback.router)

@@ -24,6 +24,7 @@ from bot.conversations.request_help import (
     duration_text,
     language,
 )
+from bot.labels import BACK
 from core import helping, nudges, outbox
 from core.errors import DomainError
 from core.models import Branch, Category, Member, Nudge, Order, OrderFunding, OutboxMessage
@@ -38,7 +39,10 @@ SOMETHING_WRONG = __("⚠️ Something is wrong")
 AS_ESTIMATED = __("As estimated ({duration})")
 OTHER_TIME = __("✏️ Other")
 SKIP_THANKS = __("Skip")
-CONFIRM_FOR_THEM = __("✅ Confirm as done")
+CONFIRM_REPORTED = __("✅ Confirm {duration}")
+CREDIT_OTHER = __("✏️ Credit a different time")
+NO_CREDIT = __("🚫 No credit")
+NO_CREDIT_YES = __("🚫 Yes, no credit")
 PAUSE = __("⏸ Pause nudges")
 RESUME = __("▶️ Resume nudges")
 SKILLS = __("🧰 What I can help with")
@@ -78,6 +82,15 @@ class NudgeAnswer(CallbackData, prefix="ndg"):
 
 class OrderStep(CallbackData, prefix="ostep"):
     """done | minutes | other | back | back_yes | wrong | relay | stars | thanks_skip."""
+
+    action: str
+    order_id: int
+    value: int = 0
+
+
+class Settle(CallbackData, prefix="stl"):
+    """A coordinator settling an order: view | minutes | other | credit (value: minutes) |
+    none | none_yes."""
 
     action: str
     order_id: int
@@ -227,13 +240,158 @@ def relay_button(order_id: int, name: str) -> InlineKeyboardMarkup:
     return buttons.as_markup()
 
 
-def coordinator_confirm(order_id: int) -> InlineKeyboardMarkup:
+def payer_name(f: OrderFacts) -> str:
+    if f.order.funding == OrderFunding.POOL:
+        return _("the branch pool")
+    return f.beneficiary.name
+
+
+def settle_view(f: OrderFacts, disputed_by: Member | None) -> tuple[str, InlineKeyboardMarkup]:
+    """What a coordinator sees of a disputed or unconfirmed order, with the ways to settle it."""
+    what, when = escape(category_text(f.category)), when_of(f.order, f.branch)
+    if disputed_by is not None:
+        first = _(
+            "⚠️ {name} says something is wrong with {category}, {when}. Please look into it."
+        ).format(name=escape(disputed_by.name), category=what, when=when)
+    else:
+        first = _("🕓 {category} for {name} was done but nobody has confirmed it yet.").format(
+            category=what, name=escape(f.beneficiary.name)
+        )
+    volunteer = escape(f.volunteer.name) if f.volunteer else ""
+    lines = [
+        first,
+        "👤 " + _("For {name}").format(name=escape(f.beneficiary.name)),
+        "🤝 " + _("Volunteer: {name}").format(name=volunteer),
+    ]
+    reported = f.order.actual_minutes
+    estimate = duration_text(f.order.estimated_minutes)
+    if reported:
+        lines.append(
+            "⏳ "
+            + _("{name} reported {duration}; about {estimate} was planned.").format(
+                name=volunteer, duration=duration_text(reported), estimate=estimate
+            )
+        )
+    else:
+        planned = _("Not marked as done yet; about {estimate} was planned.")
+        lines.append("⏳ " + planned.format(estimate=estimate))
+    buttons = InlineKeyboardBuilder()
+    if reported:
+        buttons.button(
+            text=str(CONFIRM_REPORTED).format(duration=duration_text(reported)),
+            callback_data=Settle(action="credit", order_id=f.order.id, value=reported),
+        )
+    buttons.button(
+        text=str(CREDIT_OTHER), callback_data=Settle(action="minutes", order_id=f.order.id)
+    )
+    buttons.button(text=str(NO_CREDIT), callback_data=Settle(action="none", order_id=f.order.id))
+    buttons.adjust(1)
+    return "\n".join(lines), buttons.as_markup()
+
+
+def settle_minutes(f: OrderFacts) -> tuple[str, InlineKeyboardMarkup]:
+    """The volunteer's own choice of times, for the coordinator to credit one of them."""
+    text = _("⏳ How much time should {name} be credited for {category}?").format(
+        name=escape(f.volunteer.name if f.volunteer else ""),
+        category=escape(category_text(f.category)),
+    )
+    buttons = InlineKeyboardBuilder()
+    estimate = f.order.estimated_minutes
+    buttons.button(
+        text=str(AS_ESTIMATED).format(duration=duration_text(estimate)),
+        callback_data=Settle(action="credit", order_id=f.order.id, value=estimate),
+    )
+    for minutes in DONE_MINUTES:
+        buttons.button(
+            text=duration_text(minutes),
+            callback_data=Settle(action="credit", order_id=f.order.id, value=minutes),
+        )
+    buttons.button(text=str(OTHER_TIME), callback_data=Settle(action="other", order_id=f.order.id))
+    buttons.button(text=str(BACK), callback_data=Settle(action="view", order_id=f.order.id))
+    buttons.adjust(1, 2, 2, 2)
+    return text, buttons.as_markup()
+
+
+def settle_nothing(f: OrderFacts) -> tuple[str, InlineKeyboardMarkup]:
+    text = "\n".join(
+        [
+            _(
+                "🚫 No credit for {category}, {when}? The time held for it goes back to "
+                "{payer}, and both sides are told."
+            ).format(
+                category=escape(category_text(f.category)),
+                when=when_of(f.order, f.branch),
+                payer=escape(payer_name(f)),
+            ),
+            _("If you like, type a short reason for them first; or just tap the button."),
+        ]
+    )
     buttons = InlineKeyboardBuilder()
     buttons.button(
-        text=str(CONFIRM_FOR_THEM),
-        callback_data=OrderStep(action="stars", order_id=order_id, value=0),
+        text=str(NO_CREDIT_YES), callback_data=Settle(action="none_yes", order_id=f.order.id)
     )
-    return buttons.as_markup()
+    buttons.button(text=str(BACK), callback_data=Settle(action="view", order_id=f.order.id))
+    buttons.adjust(1)
+    return text, buttons.as_markup()
+
+
+def settled_for_coordinator(f: OrderFacts, settled: helping.Settled) -> str:
+    what = escape(category_text(f.category))
+    if settled.outcome == "not_credited":
+        return _("🚫 Settled: no credit for {category}. Both sides have been told.").format(
+            category=what
+        )
+    return _(
+        "✅ Settled: {name} is credited {duration} for {category}. Both sides have been told."
+    ).format(
+        name=escape(f.volunteer.name if f.volunteer else ""),
+        duration=duration_text(settled.order.actual_minutes or 0),
+        category=what,
+    )  # fmt: skip
+
+
+async def settled_text(session: AsyncSession, f: OrderFacts, payload: dict, member: Member) -> str:
+    """How a coordinator settled the order, as its volunteer or its requester hears it."""
+    what, when = escape(category_text(f.category)), when_of(f.order, f.branch)
+    is_volunteer = member.id == f.order.volunteer_id
+    reason = payload.get("reason") or ""
+    if payload["outcome"] == "not_credited":
+        if is_volunteer:
+            first = _(
+                "📝 A coordinator has looked into {category}, {when}: no time is credited for it."
+            )
+        else:
+            first = _(
+                "📝 A coordinator has looked into {category}, {when}: nothing is paid, "
+                "and the time held for it is free again."
+            )
+        lines = [first.format(category=what, when=when)]
+        if reason:
+            lines.append(_("Reason: {reason}").format(reason=escape(reason)))
+        return "\n".join(lines)
+    duration = duration_text(f.order.actual_minutes or 0)
+    reported = payload.get("reported")
+    if is_volunteer and payload["outcome"] == "corrected" and reported:
+        first = _(
+            "✅ A coordinator has settled {category}, {when}: {duration} are now in your "
+            "passbook (you reported {reported})."
+        ).format(category=what, when=when, duration=duration, reported=duration_text(reported))
+    elif is_volunteer:
+        first = _(
+            "✅ A coordinator has confirmed {category}, {when}: "
+            "{duration} are now in your passbook."
+        ).format(category=what, when=when, duration=duration)
+    else:
+        first = _(
+            "✅ A coordinator has settled {category}, {when}: {duration} paid to {name}."
+        ).format(
+            category=what, when=when, duration=duration,
+            name=escape(f.volunteer.name if f.volunteer else ""),
+        )  # fmt: skip
+    paid = member.id == f.order.beneficiary_id and f.order.funding != OrderFunding.POOL
+    if is_volunteer or paid:
+        return first + "\n" + balance_text(await helping.balance(session, member.id))
+    return first
 
 
 def find_someone_button(order_id: int, *, pool_pays: bool = False) -> InlineKeyboardMarkup:
@@ -433,19 +591,23 @@ async def render(
             f"💬 <b>{escape(name)}</b>: {escape(payload['text'])}",
             relay_button(f.order.id, name),
         )
-    if kind == "dispute":
+    if kind in ("dispute", "unconfirmed"):
+        if f.order.status in helping.SETTLED:
+            return None  # settled before the alert went out
+        by = await session.get(Member, payload["by"]) if kind == "dispute" else None
+        return Send(*settle_view(f, by))
+    if kind == "settled":
+        return Send(await settled_text(session, f, payload, member))
+    if kind == "alert_settled":
+        alert = await session.get(OutboxMessage, payload["alert_id"])
+        if alert is None or alert.message_id is None or alert.chat_id is None:
+            return None
         by = await session.get(Member, payload["by"])
-        return Send(
-            _(
-                "⚠️ {name} says something is wrong with {category}, {when}. Please look into it."
-            ).format(name=escape(by.name if by else ""), category=what, when=when),
-            coordinator_confirm(f.order.id),
-        )
-    if kind == "unconfirmed":
-        return Send(
-            _("🕓 {category} for {name} was done but nobody has confirmed it yet.").format(
-                category=what, name=escape(f.beneficiary.name)
+        return Edit(
+            alert.chat_id,
+            alert.message_id,
+            _("✔️ {category}, {when}: {name} has settled it already. Thank you!").format(
+                category=what, when=when, name=escape(by.name if by else "")
             ),
-            coordinator_confirm(f.order.id),
         )
     return None

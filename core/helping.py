@@ -28,6 +28,7 @@ from core.models import (
     OrderFunding,
     OrderProgress,
     OrderStatus,
+    OutboxMessage,
     VolunteerProfile,
 )
 
@@ -64,6 +65,21 @@ class RatingInvalid(InvalidInput):
 
 class TextInvalid(InvalidInput):
     key = N_("Please send a short text, up to 500 letters.")
+
+
+class CannotCover(DomainError):
+    key = N_(
+        "There is only enough credit for {minutes} minutes just now, so I cannot take more. "
+        "Please choose a shorter time."
+    )
+
+
+class AlreadySettled(DomainError):
+    key = N_("This has already been settled. Thank you for looking into it!")
+
+
+class OwnOrder(DomainError):
+    key = N_("You are part of this request, so another coordinator needs to settle it.")
 
 
 def check_minutes(minutes: object) -> int:
@@ -104,12 +120,17 @@ async def _event(
 
 
 async def _move(
-    session: AsyncSession, order_id: int, before: str, after: str, **values: object
+    session: AsyncSession,
+    order_id: int,
+    before: str | tuple[str, ...],
+    after: str,
+    **values: object,
 ) -> bool:
     """The conditional UPDATE at the heart of every transition: True if this call won."""
+    befores = (before,) if isinstance(before, str) else before
     changed = await session.execute(
         update(Order)
-        .where(Order.id == order_id, Order.status == before)
+        .where(Order.id == order_id, Order.status.in_(befores))
         .values(status=after, **values)
         .returning(Order.id)
         .execution_options(synchronize_session=False)
@@ -151,6 +172,19 @@ async def _hold(session: AsyncSession, order: Order, minutes: int, key: str) -> 
     return await ledger.place_hold(
         session, payer.id, earner.id, minutes, key=key, order_id=order.id
     )
+
+
+async def _regrow(
+    session: AsyncSession, order: Order, hold_id: int, minutes: int, step: str
+) -> ledger.Hold:
+    """The order's hold replaced by a bigger one of `minutes`, if the payer can cover it;
+    else nothing changes and CannotCover says how much they can."""
+    try:
+        async with session.begin_nested():
+            await ledger.void_hold(session, hold_id, key=f"order:{order.id}:regrow:{hold_id}")
+            return await _hold(session, order, minutes, f"order:{order.id}:hold:{step}")
+    except ledger.InsufficientCredit as error:
+        raise CannotCover(minutes=max(0, error.params.get("available", 0))) from error
 
 
 @dataclass(frozen=True)
@@ -311,8 +345,7 @@ async def mark_done(
     progress = await nudges.progress_of(session, order.id)
     hold = await pending_hold(session, order.id)
     if hold is not None and hold.amount < minutes:
-        await ledger.void_hold(session, hold.id, key=f"order:{order.id}:regrow:{hold.id}")
-        await _hold(session, order, minutes, f"order:{order.id}:hold:{progress.accepts}:done")
+        await _regrow(session, order, hold.id, minutes, f"{progress.accepts}:done")
     progress.done_at = now
     await _event(
         session,
@@ -334,10 +367,9 @@ async def mark_done(
 
 
 async def _may_confirm(session: AsyncSession, order: Order, member_id: int) -> Member:
+    """The requester or the beneficiary; a coordinator settles instead (`settle_with_credit`)."""
     actor = await members.get_member(session, member_id)
     if member_id in (order.requester_id, order.beneficiary_id):
-        return actor
-    if actor.is_coordinator and actor.branch_id == order.branch_id:
         return actor
     raise NotYours()
 
@@ -357,7 +389,7 @@ async def confirm(
     rating: int,
     now: datetime | None = None,
 ) -> Confirmed:
-    """The requester (proxy, beneficiary or a coordinator) confirms and rates: the credits
+    """The requester (proxy) or the beneficiary confirms and rates: the credits
     for the actual minutes move from the payer to the volunteer, once."""
     now = now or utcnow()
     if rating not in STARS:
@@ -443,6 +475,165 @@ async def dispute(
         )
         await session.flush()
     return order
+
+
+SETTLED = (OrderStatus.CONFIRMED, OrderStatus.NOT_CREDITED)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A coordinator's decision on a disputed or unconfirmed order. `outcome` is "confirmed"
+    (as the volunteer reported), "corrected" (another time) or "not_credited"."""
+
+    order: Order
+    outcome: str
+    reported: int | None
+    posting: ledger.Posting | None = None
+
+
+async def may_settle(
+    session: AsyncSession, order_id: int, member_id: int
+) -> tuple[Order, Member, OrderProgress]:
+    """The order, locked, if this coordinator may settle it now. Orders are settled by a
+    coordinator of their branch who is not one of its people; once, whoever is first."""
+    order = await session.get(Order, order_id, populate_existing=True, with_for_update=True)
+    if order is None:
+        raise NotFound()
+    actor = await members.get_member(session, member_id)
+    if not actor.is_coordinator or actor.branch_id != order.branch_id:
+        raise NotYours()
+    if member_id in (order.requester_id, order.beneficiary_id, order.volunteer_id):
+        raise OwnOrder()
+    if order.status in SETTLED:
+        raise AlreadySettled()
+    progress = await nudges.progress_of(session, order.id)
+    disputed = progress.disputed_at is not None
+    if order.status != OrderStatus.DONE and not (disputed and order.status == OrderStatus.ACCEPTED):
+        raise WrongStep()
+    return order, actor, progress
+
+
+async def _settle_move(session: AsyncSession, order: Order, after: str, **values: object) -> str:
+    """Moves the order on; returns the status it had. Of two coordinators, one wins."""
+    before = order.status
+    if not await _move(session, order.id, before, after, **values):
+        current = await _fresh(session, order.id)
+        raise AlreadySettled() if current.status in SETTLED else WrongStep()
+    return before
+
+
+async def settle_with_credit(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    member_id: int,
+    minutes: int,
+    now: datetime | None = None,
+) -> Settled:
+    """A coordinator confirms the help with `minutes` (the reported time, or a correction):
+    those minutes move from the payer to the volunteer, once. More than is held is placed
+    on hold first, within the payer's limits; if they cannot cover it, nothing changes."""
+    now = now or utcnow()
+    minutes = check_minutes(minutes)
+    order, actor, progress = await may_settle(session, order_id, member_id)
+    reported = order.actual_minutes
+    before = await _settle_move(
+        session, order, OrderStatus.CONFIRMED, actual_minutes=minutes, updated_at=now
+    )
+    order = await _fresh(session, order_id)
+    hold = await pending_hold(session, order.id)
+    if hold is None:
+        raise WrongStep()
+    hold_id = hold.id
+    if hold.amount < minutes:
+        hold_id = (await _regrow(session, order, hold.id, minutes, f"{progress.accepts}:settle")).id
+    posting = await ledger.post_hold(
+        session,
+        hold_id,
+        key=f"order:{order.id}:pay",
+        minutes=minutes,
+        actor=ledger.Actor(member_id=actor.id, is_coordinator=True),
+    )
+    progress.confirmed_at = now
+    outcome = "confirmed" if minutes == reported else "corrected"
+    await _event(
+        session, order, before, OrderStatus.CONFIRMED, member_id, f"order:{order.id}:confirm",
+        now, note=f"{outcome}: reported {reported or '-'}, credited {minutes}",
+    )  # fmt: skip
+    await _tell_settled(session, order, outcome, reported, member_id)
+    return Settled(order, outcome, reported, posting)
+
+
+async def settle_without_credit(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    member_id: int,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Settled:
+    """A coordinator finds the help did not happen as agreed: nothing is paid, the hold is
+    released, and the order ends as not credited, with the reason (if given) on record."""
+    now = now or utcnow()
+    reason = clean_text(reason) if reason.strip() else ""
+    order, _actor, _progress = await may_settle(session, order_id, member_id)
+    reported = order.actual_minutes
+    before = await _settle_move(session, order, OrderStatus.NOT_CREDITED, updated_at=now)
+    order = await _fresh(session, order_id)
+    hold = await pending_hold(session, order.id)
+    if hold is not None:
+        await ledger.void_hold(session, hold.id, key=f"order:{order.id}:not_credited")
+    await _event(
+        session, order, before, OrderStatus.NOT_CREDITED, member_id,
+        f"order:{order.id}:not_credited", now, note=reason,
+    )  # fmt: skip
+    await _tell_settled(session, order, "not_credited", reported, member_id, reason)
+    return Settled(order, "not_credited", reported)
+
+
+async def _tell_settled(
+    session: AsyncSession,
+    order: Order,
+    outcome: str,
+    reported: int | None,
+    settler_id: int,
+    reason: str = "",
+) -> None:
+    """The volunteer, the requester and the beneficiary hear how it was settled; the other
+    coordinators' alerts about the order are edited to say it is settled."""
+    coordinators = await nudges.coordinators(session, order.branch_id)
+    alert_keys = [
+        f"{kind}:{order.id}:{coordinator}"
+        for kind in ("dispute", "unconfirmed")
+        for coordinator in coordinators
+        if coordinator != settler_id
+    ]
+    alerts = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.member_id).where(OutboxMessage.key.in_(alert_keys))
+    )
+    for alert_id, coordinator in list(alerts):
+        await outbox.enqueue(
+            session,
+            key=f"alert_settled:{alert_id}",
+            member_id=coordinator,
+            kind="alert_settled",
+            payload={"order_id": order.id, "alert_id": alert_id, "by": settler_id},
+        )
+    for receiver in dict.fromkeys((order.volunteer_id, order.requester_id, order.beneficiary_id)):
+        if receiver is None:
+            continue
+        await outbox.enqueue(
+            session,
+            key=f"settled:{order.id}:{receiver}",
+            member_id=receiver,
+            kind="settled",
+            payload={
+                "order_id": order.id,
+                "outcome": outcome,
+                "reported": reported,
+                "reason": reason,
+            },
+        )
 
 
 async def relay(

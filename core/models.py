@@ -108,6 +108,8 @@ class OrderStatus(StrEnum):
     ACCEPTED = "accepted"
     DONE = "done"
     CONFIRMED = "confirmed"
+    # A coordinator settled a dispute: the help did not happen as agreed, nothing is paid.
+    NOT_CREDITED = "not_credited"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
 

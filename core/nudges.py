@@ -334,6 +334,8 @@ async def _unconfirmed(
                 Order.status == OrderStatus.DONE,
                 OrderProgress.done_at <= now - timedelta(days=rules.confirm_days),
                 OrderProgress.coordinator_asked_at.is_(None),
+                # A dispute has asked the coordinators already; a second alert would confuse.
+                OrderProgress.disputed_at.is_(None),
             )
             .order_by(Order.id)
         )

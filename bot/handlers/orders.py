@@ -70,6 +70,8 @@ def status_text(view: OrderView) -> str:
         return _("✔️ Done, waiting to be confirmed")
     if status == OrderStatus.CONFIRMED:
         return _("✅ Done and confirmed")
+    if status == OrderStatus.NOT_CREDITED:
+        return _("🚫 Closed by a coordinator: no time credited")
     if status == OrderStatus.CANCELLED:
         return _("✖️ Cancelled")
     if uncovered:
