@@ -3,6 +3,7 @@ and the texts of every outbox message (rendered in the reader's language at send
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
@@ -198,20 +199,27 @@ def volunteer_buttons(f: OrderFacts) -> InlineKeyboardMarkup:
     return buttons.as_markup()
 
 
-def minutes_buttons(f: OrderFacts) -> InlineKeyboardMarkup:
+def time_choices(
+    f: OrderFacts, choose: Callable[[int], CallbackData], other: CallbackData
+) -> InlineKeyboardBuilder:
+    """The times to pick from for the help given: as estimated, the usual lengths, other."""
     buttons = InlineKeyboardBuilder()
     estimate = f.order.estimated_minutes
     buttons.button(
         text=str(AS_ESTIMATED).format(duration=duration_text(estimate)),
-        callback_data=OrderStep(action="minutes", order_id=f.order.id, value=estimate),
+        callback_data=choose(estimate),
     )
     for minutes in DONE_MINUTES:
-        buttons.button(
-            text=duration_text(minutes),
-            callback_data=OrderStep(action="minutes", order_id=f.order.id, value=minutes),
-        )
-    buttons.button(
-        text=str(OTHER_TIME), callback_data=OrderStep(action="other", order_id=f.order.id)
+        buttons.button(text=duration_text(minutes), callback_data=choose(minutes))
+    buttons.button(text=str(OTHER_TIME), callback_data=other)
+    return buttons
+
+
+def minutes_buttons(f: OrderFacts) -> InlineKeyboardMarkup:
+    buttons = time_choices(
+        f,
+        lambda minutes: OrderStep(action="minutes", order_id=f.order.id, value=minutes),
+        OrderStep(action="other", order_id=f.order.id),
     )
     buttons.adjust(1, 2, 2, 1)
     return buttons.as_markup()
@@ -295,18 +303,11 @@ def settle_minutes(f: OrderFacts) -> tuple[str, InlineKeyboardMarkup]:
         name=escape(f.volunteer.name if f.volunteer else ""),
         category=escape(category_text(f.category)),
     )
-    buttons = InlineKeyboardBuilder()
-    estimate = f.order.estimated_minutes
-    buttons.button(
-        text=str(AS_ESTIMATED).format(duration=duration_text(estimate)),
-        callback_data=Settle(action="credit", order_id=f.order.id, value=estimate),
+    buttons = time_choices(
+        f,
+        lambda minutes: Settle(action="credit", order_id=f.order.id, value=minutes),
+        Settle(action="other", order_id=f.order.id),
     )
-    for minutes in DONE_MINUTES:
-        buttons.button(
-            text=duration_text(minutes),
-            callback_data=Settle(action="credit", order_id=f.order.id, value=minutes),
-        )
-    buttons.button(text=str(OTHER_TIME), callback_data=Settle(action="other", order_id=f.order.id))
     buttons.button(text=str(BACK), callback_data=Settle(action="view", order_id=f.order.id))
     buttons.adjust(1, 2, 2, 2)
     return text, buttons.as_markup()
