@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aiogram.types import TelegramObject, User
@@ -25,7 +26,7 @@ def compile_catalogs() -> None:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
+        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")  # another process may compile too
         with tmp.open("wb") as mo_file:
             write_mo(mo_file, catalog)
         tmp.replace(mo_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +12,10 @@ from core.config import load_settings
 from sandbox.client import SandboxClient
 from tests.bot.conftest import TOKEN, RunningBot
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# A database of its own for each run, since the SQLite and PostgreSQL runs go side by side.
+REDIS_URL = "redis://127.0.0.1:6379/" + (
+    "14" if os.environ.get("TIMEBANK_DATABASE_URL", "").startswith("postgres") else "15"
+)
 
 
 @pytest.fixture
