@@ -279,8 +279,9 @@ async def test_coordinators_have_waiting_in_their_command_menu(
     await until(resident, t("ko", "Only a coordinator can do that."))
 
 
-@pytest.mark.parametrize("lang", ["zh_Hans", "ko"])
-async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions, lang) -> None:
+async def uncovered_request(person, sessions, lang: str):
+    """A resident with no credit asks for help; a coordinator and a volunteer are around.
+    Returns (coordinator, resident, volunteer)."""
     resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
     coordinator = await member(
         person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
@@ -288,9 +289,16 @@ async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions
     )  # fmt: skip
     resident = await member(person, sessions, resident_name, lang, branch="luoshan")
     tom = await volunteer(person, sessions, tom_name, lang, 0.001)
-    await fill_in(resident, sessions, lang)  # no credit at all
+    await fill_in(resident, sessions, lang)
     await resident.tap_inline(t(lang, "✅ Send"))
     await until(resident, t(lang, "A coordinator will see that it needs help with the cost."))
+    return coordinator, resident, tom
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko"])
+async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions, lang) -> None:
+    resident_name, _coordinator, tom_name, _ann, _area = NAMES[lang]
+    coordinator, resident, tom = await uncovered_request(person, sessions, lang)
     assert (await sweep(sessions, utcnow())).nudged == 0
 
     alert = await until(coordinator, resident_name)
@@ -384,16 +392,8 @@ async def test_a_no_to_a_personal_ask_leads_back_to_the_view(person, sessions, l
 
 async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> None:
     lang = "zh_Hans"
-    resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
-    coordinator = await member(
-        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
-        branch="luoshan", is_resident=False, is_coordinator=True,
-    )  # fmt: skip
-    resident = await member(person, sessions, resident_name, lang, branch="luoshan")
-    tom = await volunteer(person, sessions, tom_name, lang, 0.001)
-    await fill_in(resident, sessions, lang)  # no credit at all
-    await resident.tap_inline(t(lang, "✅ Send"))
-    await until(resident, t(lang, "A coordinator will see that it needs help with the cost."))
+    resident_name = NAMES[lang][0]
+    coordinator, resident, tom = await uncovered_request(person, sessions, lang)
     await until(coordinator, resident_name)  # the alert
 
     await resident.tap(t(lang, "📋 My orders"))
