@@ -25,7 +25,13 @@ from core.models import (
 )
 from tests.bot.conftest import COORDINATOR_ID
 from tests.bot.lang import t
-from tests.bot.test_request_help import category_label, fill_in, member, member_id
+from tests.bot.test_request_help import (
+    category_label,
+    coordinator_member,
+    fill_in,
+    member,
+    member_id,
+)
 from tests.bot.test_volunteer_journey import d, grant, sweep, until, volunteer
 
 NAMES = {
@@ -91,10 +97,7 @@ async def run_out_of_waves(sessions) -> None:
 @pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
 async def test_the_coordinator_finds_someone_after_the_last_wave(person, sessions, lang) -> None:
     resident_name, coordinator_name, tom_name, ann_name, area = NAMES[lang]
-    coordinator = await member(
-        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
-        branch="luoshan", is_resident=False, is_coordinator=True,
-    )  # fmt: skip
+    coordinator = await coordinator_member(person, sessions, coordinator_name, lang)
     resident = await member(person, sessions, resident_name, lang, branch="luoshan")
     await grant(sessions, await member_id(sessions, resident), 300)
     tom = await volunteer(person, sessions, tom_name, lang, 0.001)
@@ -283,10 +286,7 @@ async def uncovered_request(person, sessions, lang: str):
     """A resident with no credit asks for help; a coordinator and a volunteer are around.
     Returns (coordinator, resident, volunteer)."""
     resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
-    coordinator = await member(
-        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
-        branch="luoshan", is_resident=False, is_coordinator=True,
-    )  # fmt: skip
+    coordinator = await coordinator_member(person, sessions, coordinator_name, lang)
     resident = await member(person, sessions, resident_name, lang, branch="luoshan")
     tom = await volunteer(person, sessions, tom_name, lang, 0.001)
     await fill_in(resident, sessions, lang)
@@ -341,10 +341,7 @@ async def window_end_of_the_order(sessions):
 @pytest.mark.parametrize("lang", ["ko", "en"])
 async def test_a_no_to_a_personal_ask_leads_back_to_the_view(person, sessions, lang) -> None:
     resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
-    coordinator = await member(
-        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
-        branch="luoshan", is_resident=False, is_coordinator=True,
-    )  # fmt: skip
+    coordinator = await coordinator_member(person, sessions, coordinator_name, lang)
     other = await member(
         person, sessions, "Eve", lang, branch="luoshan", is_resident=False, is_coordinator=True
     )

@@ -12,9 +12,8 @@ from sqlalchemy import select
 from core import helping
 from core.db import utcnow
 from core.models import Order, OrderStatus
-from tests.bot.conftest import COORDINATOR_ID
 from tests.bot.lang import t
-from tests.bot.test_request_help import fill_in, member, member_id
+from tests.bot.test_request_help import coordinator_member, fill_in, member, member_id
 from tests.bot.test_volunteer_journey import d, grant, sweep, until, volunteer
 
 NAMES = {
@@ -32,10 +31,7 @@ def _no_scheduled_sweep(monkeypatch) -> None:
 async def _disputed(person, sessions, lang: str):
     """Resident (300 min), coordinator, volunteer; an order done in 2 hours, disputed."""
     resident_name, coordinator_name, helper_name = NAMES[lang]
-    coordinator = await member(
-        person, sessions, coordinator_name, lang, user_id=COORDINATOR_ID,
-        branch="luoshan", is_resident=False, is_coordinator=True,
-    )  # fmt: skip
+    coordinator = await coordinator_member(person, sessions, coordinator_name, lang)
     resident = await member(person, sessions, resident_name, lang, branch="luoshan")
     await grant(sessions, await member_id(sessions, resident), 300)
     helper = await volunteer(person, sessions, helper_name, lang, 0.001)

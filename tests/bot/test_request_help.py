@@ -42,6 +42,14 @@ async def member(
     return persona
 
 
+async def coordinator_member(person, sessions, name: str, lang: str) -> Persona:
+    """The running bot's coordinator (COORDINATOR_ID) of Luoshan, signed up, at the main menu."""
+    return await member(
+        person, sessions, name, lang, user_id=COORDINATOR_ID,
+        branch="luoshan", is_resident=False, is_coordinator=True,
+    )  # fmt: skip
+
+
 async def member_id(sessions, persona: Persona) -> int:
     async with sessions() as session:
         return await session.scalar(

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher
+from aiohttp import web
 
 from sandbox import RateLimits, SandboxClient, SandboxServer, Settings
 from sandbox.client import aiogram_session
@@ -127,3 +128,21 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def webhook_receiver(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A bot's webhook endpoint on a free local port, answered by `handle`; yields its URL."""
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/hook"
+    finally:
+        await runner.cleanup()

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from sandbox import SandboxClient, SandboxServer
 
-from .conftest import Api, eventually
+from .conftest import Api, eventually, webhook_receiver
 
 
 async def test_offset_confirms_and_limit_caps(
@@ -104,17 +104,8 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     target = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", target.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield target, f"http://127.0.0.1:{port}/hook"
-    finally:
-        await runner.cleanup()
+    async with webhook_receiver(target.handle) as url:
+        yield target, url
 
 
 async def test_webhook_delivery_with_secret_token(

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from sandbox import SandboxClient
 
-from .conftest import Api, eventually, started_user
+from .conftest import Api, eventually, started_user, webhook_receiver
 
 
 class SlowReceiver:
@@ -62,17 +62,8 @@ class SlowReceiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[SlowReceiver, str]]:
     target = SlowReceiver()
-    app = web.Application()
-    app.router.add_post("/hook", target.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield target, f"http://127.0.0.1:{port}/hook"
-    finally:
-        await runner.cleanup()
+    async with webhook_receiver(target.handle) as url:
+        yield target, url
 
 
 async def _users(client: SandboxClient, count: int) -> list[dict[str, Any]]:
