@@ -4,7 +4,7 @@
                         [--commands /help,/start] [--database sqlite]
                         [--database postgresql://postgres@127.0.0.1:5432/SCRATCH_NAME]
                         [--api-latency MS] [--no-null-bot] [--profile DIR]
-                        [--bot-root OTHER_CHECKOUT] [--keep]
+                        [--bot-root CHECKOUT ...] [--workers 1,2,3 --redis URL] [--keep]
 
 Starts ``python -m sandbox --no-rate-limits`` in a child process, then for each database and
 mode the bot as ``timebank run`` runs it (``python -m bot.cli run [--webhook]`` in a child
@@ -25,14 +25,19 @@ the events are fetched after the round, while the bot is idle.
 Baselines in the same run: the sandbox's ceiling (getMe with a client that ignores the
 answers, at the same concurrency as the users) and a null bot (raw aiohttp: getUpdates or a
 webhook server, one sendMessage per update, no aiogram, no database): the most any bot can get
-end to end through this sandbox on this machine.
+end to end through this sandbox on this machine; and ``no-db``, aiogram's own polling or
+webhook handler with a /help handler and no database: the rest is the bot's own path.
 
 ``--database postgresql://…/NAME`` creates the scratch database NAME (it must not exist),
 seeds it, runs the modes on it and drops it. ``--api-latency`` makes every sendMessage answer
 that much later (a sandbox latency fault), as a Telegram far away would. ``--profile DIR``
 attaches ``py-spy record --gil`` to the bot during the measured rounds and prints where its
 samples fall (``pip install py-spy``). ``--bot-root`` runs the bot from another checkout (a
-worktree with a change to measure), the sandbox and this script staying the same.
+worktree with a change to measure), the sandbox and this script staying the same; given twice
+or more, each checkout's bot runs in turn against the same sandbox and seeded database.
+``--workers 1,2,3`` runs webhook mode with that many worker processes
+(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed); the bot's CPU
+column then counts only the supervising process.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ from bench.sandbox_ceiling import run_load
 TOKEN = "1000000002:BENCH-e2e-token"
 POLL_INTERVAL = 0.01
 ROUND_TIMEOUT = 60.0
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0  # a bot importing aiogram on a loaded 2-core machine
 
 
 # ---------------------------------------------------------------------- child processes
@@ -331,10 +336,20 @@ def bot_env(database_url: str, api_url: str) -> dict[str, str]:
 
 
 def real_bot(
-    database_url: str, api_url: str, mode: str, log_dir: Path, tag: str, root: Path
+    database_url: str,
+    api_url: str,
+    mode: str,
+    log_dir: Path,
+    tag: str,
+    root: Path,
+    workers: int = 1,
+    redis_url: str = "",
 ) -> Child:
     env = bot_env(database_url, api_url)
     args = [sys.executable, "-m", "bot.cli", "run"]
+    if workers > 1:
+        args += ["--workers", str(workers)]
+        env["TIMEBANK_REDIS_URL"] = redis_url
     if mode == "webhook":
         port = free_port()
         env.update(
@@ -350,6 +365,48 @@ def real_bot(
 def null_bot(api_url: str, mode: str, log_dir: Path) -> Child:
     args = [sys.executable, "-m", "bench.e2e", "--null-bot", mode, "--api", api_url]
     return Child(f"null-bot-{mode}", args, dict(os.environ), log_dir)
+
+
+def no_database_bot(api_url: str, mode: str, log_dir: Path) -> Child:
+    args = [sys.executable, "-m", "bench.e2e", "--no-database-bot", mode, "--api", api_url]
+    return Child(f"no-db-bot-{mode}", args, dict(os.environ), log_dir)
+
+
+async def serve_no_database_bot(mode: str, api_url: str) -> None:
+    """aiogram as the bot uses it (its session, dispatcher, a /help handler), no database:
+    what the bot's own database path adds is measured against this."""
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.filters import Command
+    from aiogram.types import Message
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+    dispatcher = Dispatcher()
+
+    @dispatcher.message(Command("help"))
+    async def on_help(message: Message) -> None:
+        await message.answer("ok")
+
+    if mode == "polling":
+        await bot.delete_webhook()
+        await dispatcher.start_polling(bot, handle_signals=True)
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    port = free_port()
+    app = web.Application()
+    SimpleRequestHandler(dispatcher, bot).register(app, "/hook")
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await bot.set_webhook(f"http://127.0.0.1:{port}/hook")
+    await stop.wait()
+    await runner.cleanup()
+    await bot.session.close()
 
 
 async def _null_send(http: aiohttp.ClientSession, api: str, update: dict[str, Any]) -> None:
@@ -616,7 +673,7 @@ async def run_bot(
 
 # ---------------------------------------------------------------------- output
 HEADER = (
-    f"{'database':<10} {'mode':<8} {'command':<7} {'updates':>7} {'upd/s':>6} "
+    f"{'database':<22} {'mode':<8} {'command':<7} {'updates':>7} {'upd/s':>6} "
     f"{'(rounds min-max)':>16} {'p50 ms':>7} {'p99 ms':>7} {'1st p50':>7} {'idle p50':>8} "
     f"{'vs ceil':>7} {'bot ms/u':>8} {'sbx ms/u':>8}"
 )
@@ -630,7 +687,7 @@ def print_case(case: Case, ceiling: float) -> None:
     idle = f"{statistics.median(case.idle) * 1000:8.1f}" if case.idle else f"{'':>8}"
     per = max(case.updates, 1)
     print(
-        f"{case.database:<10} {case.mode:<8} {case.command:<7} {case.updates:>7} "
+        f"{case.database:<22} {case.mode:<8} {case.command:<7} {case.updates:>7} "
         f"{case.rate:>6.0f} {spread:>16} {percentile(lat, 0.5) * 1000:>7.1f} "
         f"{percentile(lat, 0.99) * 1000:>7.1f} {percentile(first, 0.5) * 1000:>7.1f} {idle} "
         f"{case.rate / ceiling if ceiling else 0:>7.1%} "
@@ -705,28 +762,36 @@ async def main(args: argparse.Namespace) -> None:
             print(HEADER, flush=True)
             if not args.no_null_bot:
                 for mode in args.modes:
-                    cases += await run_bot(
-                        sandbox,
-                        null_bot(sandbox.base_url, mode, work),
-                        "null-bot",
-                        mode,
-                        ["/help"],
-                        args,
-                        Profiler(None),
-                        reports,
-                    )
+                    for label, baseline in (("null-bot", null_bot), ("no-db", no_database_bot)):
+                        cases += await run_bot(
+                            sandbox,
+                            baseline(sandbox.base_url, mode, work),
+                            label,
+                            mode,
+                            ["/help"],
+                            args,
+                            Profiler(None),
+                            reports,
+                        )
             for spec in args.database:
-                db = await prepare_database(spec, work, sandbox.base_url, args.bot_root)
+                db = await prepare_database(spec, work, sandbox.base_url, args.bot_root[0])
                 databases.append(db)
-                for mode in args.modes:
-                    bot = real_bot(
-                        db.for_run(work), sandbox.base_url, mode, work, db.label, args.bot_root
-                    )
-                    cases += await run_bot(
-                        sandbox, bot, db.label, mode, commands, args, profiler, reports
-                    )
+                for root in args.bot_root:
+                    tag = db.label if root == args.bot_root[0] else f"{db.label}@{root.name}"
+                    for mode in args.modes:
+                        for workers in args.workers if mode == "webhook" else [1]:
+                            label = tag if workers == 1 else f"{tag}×{workers}"
+                            bot = real_bot(
+                                db.for_run(work), sandbox.base_url, mode, work, label, root,
+                                workers, args.redis,
+                            )  # fmt: skip
+                            cases += await run_bot(
+                                sandbox, bot, label, mode, commands, args, profiler, reports
+                            )
             print_footer(cases, args.users, args.ceiling)
-            real = [c for c in cases if c.database != "null-bot" and c.command == "/help"]
+            real = [
+                c for c in cases if c.database not in ("null-bot", "no-db") and c.command == "/help"
+            ]
             if real:
                 best = max(real, key=lambda c: c.rate)
                 print(
@@ -779,16 +844,32 @@ def cli() -> None:
     parser.add_argument(
         "--bot-root",
         type=Path,
-        default=ROOT,
-        help="checkout to run the bot from (default: this one), to measure a change",
+        action="append",
+        help="checkout to run the bot from (default: this one); repeatable, the first also "
+        "seeds the databases; the others' rows are labelled DATABASE@DIRECTORY",
     )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="webhook only: comma-separated worker counts, e.g. 1,2,3 (more than 1 needs "
+        "PostgreSQL and --redis)",
+    )
+    parser.add_argument("--redis", default="", help="Redis URL for several workers")
     parser.add_argument("--keep", action="store_true", help="keep logs and database files")
     parser.add_argument("--null-bot", choices=["polling", "webhook"], help=argparse.SUPPRESS)
+    parser.add_argument("--no-database-bot", choices=["polling", "webhook"], help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.null_bot:
         asyncio.run(serve_null_bot(args.null_bot, args.api))
         return
+    if args.no_database_bot:
+        asyncio.run(serve_no_database_bot(args.no_database_bot, args.api))
+        return
+    args.bot_root = [r.resolve() for r in args.bot_root or [ROOT]]
+    args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    if any(w > 1 for w in args.workers) and not args.redis:
+        parser.error("several workers need --redis")
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not args.modes or any(m not in ("polling", "webhook") for m in args.modes):
         parser.error("--modes takes polling and/or webhook")

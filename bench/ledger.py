@@ -27,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
@@ -53,6 +53,8 @@ class Run:
     rate: float  # per second
     p50_ms: float
     p99_ms: float
+    p95_ms: float = 0.0
+    cpu_ms: float = 0.0  # this process's CPU per call
 
 
 def _median_run(runs: list[Run]) -> Run:
@@ -62,7 +64,8 @@ def _median_run(runs: list[Run]) -> Run:
 def _summary(latencies: list[float], elapsed: float) -> Run:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return Run(len(ordered) / elapsed, statistics.median(ordered) * 1e3, p99 * 1e3)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return Run(len(ordered) / elapsed, statistics.median(ordered) * 1e3, p99 * 1e3, p95 * 1e3)
 
 
 async def _timed(total: int, tasks: int, one: Callable[[int], Awaitable[object]]) -> Run:
@@ -76,9 +79,10 @@ async def _timed(total: int, tasks: int, one: Callable[[int], Awaitable[object]]
             await one(i)
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(tasks)))
-    return _summary(latencies, time.perf_counter() - started)
+    run = _summary(latencies, time.perf_counter() - started)
+    return replace(run, cpu_ms=(time.process_time() - cpu) * 1e3 / max(1, total))
 
 
 async def _open_accounts(sessions: async_sessionmaker[AsyncSession]) -> list[int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 10.0
+START_TIMEOUT = 120.0  # importing aiohttp and the sandbox took over 10 s at load 17 on 2 cores
 
 
 def free_port() -> int:

@@ -1,122 +1,75 @@
-"""Notices to a member about what someone else did: a request made for them, a cancelled
-request, a family link asked for, answered or ended, hours given to them.
+"""Every notice the outbox can hold, rendered by the feature that owns it.
 
-The services put them in the outbox in the same transaction as what they tell of; the
-sender renders them here, in the reader's language, when it sends them.
+Services put notices in the outbox, by `core.notices.Kind`, in the same transaction as what
+they tell of; the sender renders them here, in the reader's language, when it sends them.
+A new feature adds its `notices.RENDERERS` below.
 """
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
-
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
-from bot.callbacks import FamilyAnswer
-from bot.conversations.request_help import category_text, order_when_text
-from core import helping, statements
-from core.models import Branch, Category, FamilyLink, FamilyLinkStatus, Member, Order
+from bot.handlers.asking import notices as asking
+from bot.handlers.branches import notices as branches
+from bot.handlers.broadcasts import notices as broadcasts
+from bot.handlers.classes import notices as classes
+from bot.handlers.coordination import notices as coordination
+from bot.handlers.digest import notices as digest
+from bot.handlers.family import notices as family
+from bot.handlers.helping import notices as helping
+from bot.handlers.market import notices as market
+from bot.handlers.needs import notices as needs
+from bot.handlers.parking import notices as parking
+from bot.handlers.passbook import notices as passbook
+from bot.handlers.rewards import notices as rewards
+from bot.handlers.teams import notices as teams
+from bot.handlers.volunteer_profile import notices as volunteer_profile
+from bot.kit.screens import Attachment, Edit, Notice, Renderer, Send
+from core.models import Member, OutboxMessage
+from core.notices import Kind
 
-KINDS = frozenset(
-    {
-        "asked_for_you",
-        "cancelled",
-        "family_ask",
-        "family_answer",
-        "family_unlinked",
-        "gift_received",
-    }
-)
-Notice = tuple[str, InlineKeyboardMarkup | None]
+__all__ = ["RENDERERS", "Attachment", "Edit", "Send", "render"]
+
+RENDERERS: dict[Kind, Renderer] = {
+    **asking.RENDERERS,
+    **helping.RENDERERS,
+    **coordination.RENDERERS,
+    **family.RENDERERS,
+    **passbook.RENDERERS,
+    **rewards.RENDERERS,
+    **volunteer_profile.RENDERERS,
+    **market.RENDERERS,
+    **classes.RENDERERS,
+    **parking.RENDERERS,
+    **broadcasts.RENDERERS,
+    **needs.RENDERERS,
+    **teams.RENDERERS,
+    **digest.RENDERERS,
+    **branches.RENDERERS,
+}
 
 
-async def _name(session: AsyncSession, member_id: int) -> str:
-    member = await session.get(Member, member_id)
-    return escape(member.name if member else "")
+async def while_away(session: AsyncSession, payload: dict, member: Member) -> Notice:
+    """What a member missed while they had blocked the bot (receipts, how a dispute was
+    settled), as those messages read now, in one. It renders other kinds, so it lives
+    beside the registry rather than in a feature."""
+    said = []
+    for outbox_id in payload.get("outbox_ids", []):
+        row = await session.get(OutboxMessage, outbox_id)
+        shown = await render(session, row, member) if row is not None else None
+        if isinstance(shown, Send) and shown.text:
+            said.append(shown.text)
+    return Send("\n\n".join([_("📬 While you were away:"), *said]))
 
 
-async def _order(session: AsyncSession, order_id: int) -> tuple[Order, str, str] | None:
-    """The order, its category's name and when it is, in the reader's words."""
-    order = await session.get(Order, order_id)
-    if order is None:
-        return None
-    category = await session.get(Category, order.category_id)
-    branch = await session.get(Branch, order.branch_id)
-    assert category is not None and branch is not None
-    return order, escape(category_text(category)), order_when_text(order, branch.time_zone)
+RENDERERS[Kind.WHILE_AWAY] = while_away
 
 
-def _hours(minutes: int) -> str:
-    return statements.duration(minutes, _)
-
-
-async def say(
-    session: AsyncSession, kind: str, payload: dict[str, Any], reader: Member
-) -> Notice | None:
-    """The notice's words and buttons; None if there is nothing to say any more."""
-    if kind in ("asked_for_you", "cancelled"):
-        found = await _order(session, payload["order_id"])
-        if found is None:
-            return None
-        order, what, when = found
-        if kind == "asked_for_you":
-            text = _(
-                "{proxy} asked for help for you: {category}, {when}. "
-                "I will tell you when a volunteer says yes."
-            ).format(proxy=await _name(session, order.requester_id), category=what, when=when)
-        elif reader.id == order.volunteer_id:
-            text = _(
-                "Sorry, the request “{category}” for {when} was cancelled, so there is no "
-                "need to go. Thank you for being ready to help!"
-            ).format(category=what, when=when)
-        else:
-            text = _("The request “{category}” for {when} was cancelled by {name}.").format(
-                category=what, when=when, name=await _name(session, payload["by"])
-            )
-        return text, None
-    if kind == "family_unlinked":
-        text = _(
-            "{name} ended your family link. You can link again with a new code "
-            "any time, under “👨‍👩‍👧 Family”."
-        ).format(name=await _name(session, payload["by"]))
-        return text, None
-    if kind == "gift_received":
-        balance = await helping.balance(session, reader.id) or 0
-        text = _("🎁 {name} gave you {hours}.\nYour balance is now {balance}.").format(
-            name=await _name(session, payload["from"]),
-            hours=_hours(payload["minutes"]),
-            balance=_hours(balance),
-        )
-        return text, None
-    link = await session.get(FamilyLink, payload["link_id"])
-    if link is None:
-        return None
-    if kind == "family_ask":
-        if link.status != FamilyLinkStatus.PENDING:
-            return None  # answered, or withdrawn, before it went out
-        buttons = InlineKeyboardBuilder()
-        buttons.button(
-            text=str(labels.FAMILY_YES), callback_data=FamilyAnswer(link_id=link.id, accept=True)
-        )
-        buttons.button(
-            text=str(labels.FAMILY_NO), callback_data=FamilyAnswer(link_id=link.id, accept=False)
-        )
-        text = _(
-            "{name} entered your family code. May {name} ask for help for you and hear "
-            "how your requests go?"
-        ).format(name=await _name(session, link.relative_id))
-        return text, buttons.as_markup()
-    if kind == "family_answer":
-        name = await _name(session, link.member_id)
-        if payload["accepted"]:
-            text = _(
-                "{name} said yes. You can now ask for help for them with “🤲 Ask for someone else”."
-            ).format(name=name)
-        else:
-            text = _("{name} did not confirm the family link.").format(name=name)
-        return text, None
-    return None
+async def render(session: AsyncSession, row: OutboxMessage, member: Member) -> Notice:
+    """The message an outbox row stands for, in the current locale; None: nothing to send."""
+    try:
+        renderer = RENDERERS[Kind(row.kind)]
+    except ValueError:
+        return None  # a kind this version does not know: nothing to say
+    return await renderer(session, row.payload, member)

@@ -1,18 +1,31 @@
-"""The outbox sender: delivers queued messages within Telegram's limits.
+"""The outbox sender: delivers queued messages within Telegram's limits, claiming each
+one only as its request leaves and recording Telegram's answer right after.
 
-At most `rate` messages a second overall and one a second per chat; a 429 puts the
-message back with its `retry_after` and pauses everything that long; a 403 marks the
-member as having blocked the bot. Each message is marked sent (with its message id) in a
-transaction of its own right after Telegram answered. Its calls go out once
-(`retried_by_caller`): the session's retry middleware would wait out a 429 for one message
-while the others kept sending into the flood limit.
+Each lane of the outbox (`core.outbox.Priority`: nudges and notices, then broadcasts) has
+a reader and up to `in_flight` deliveries at once. The reader reads the lane's due
+messages in order, without claiming them, renders each in its member's language and
+hands it to a delivery as a place comes free (one message ready ahead). A delivery
+waits for its turn of the bot's pace (`bot.pace`: shared with the handlers' replies,
+which go first; overall and per chat, counted as requests leave), then claims its row in
+a short transaction and sends it at once; right after Telegram answers, it records the
+outcome in a transaction of its own: sent (with the message id), blocked (a 403 marks
+the member), refused, flood control (a 429 puts the message back with its `retry_after`
+and holds the pace that long) or to be tried again later. Its calls go out once
+(`retried_by_caller`), so that a 429 holds every send rather than one.
 
-Up to `batch` messages are in flight at once, each in a task of its own; as one finishes,
-more are claimed, so a message waiting for its chat's turn holds up only itself. A new
-message waits first for its chat's turn, then for a slot of the overall pace, so the
-overall rate counts actual sends. `batch` is about one second of sends: more in flight
-would only lengthen the wait for the pace, which a chat's next message waits out on top of
-its one second (at 60, a benchmark's 0.93 of the limit instead of 0.97).
+A lane lets one delivery at a time from its turn to its request leaving (the pace's
+gate), so it has at most one message claimed that has not left, and that for the
+claim's commit; up to `in_flight` more may have left and be waiting for their answers
+(enough to keep the pace's rate when Telegram or the event loop is slow). Killed then
+(kill -9), the sender leaves those claimed; once their lease runs out, the next run counts
+them as sent, unconfirmed (`outbox.settle_unconfirmed`): their requests had left.
+Stopped gently, it lets the deliveries finish (`drain`), and gives back a message claimed
+whose request had not left yet.
+
+Broadcasts (`Kind.BROADCAST`) may go as Telegram's paid broadcasts (`allow_paid_broadcast`,
+`paid_rate` a second, a bucket of the pace beside the free 30): off unless `paid_rate`
+is given. A broadcast longer than a message goes in parts; a photo carries the first part
+as its caption.
 """
 
 from __future__ import annotations
@@ -20,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
+from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -27,19 +42,68 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramRetryAfter,
 )
+from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import volunteer_ui
+from bot import notices
+from bot.kit import telegram
 from bot.middlewares import PLATFORM
+from bot.pace import Departure, Lane, departing, pace_of
 from bot.retry import retried_by_caller
 from core import outbox
 from core.ledger import atomically
 from core.logs import log_event
 from core.models import BlockedMember, Identity, Member
+from core.notices import Kind
 
 log = logging.getLogger("timebank.sender")
+RELEASE_SECONDS = 2.0
+TIMEOUT = 20  # seconds a call to Telegram may take (well inside `outbox.LEASE`)
+SETTLE_EVERY = 5.0  # seconds between looks for claims a killed sender left
+TIMINGS_EVERY = 500  # messages between two logs of the sender's timings
+PAGE = 8  # due messages read at once (claimed one by one as they leave)
+# `_prepare`'s chat for a member who blocked the bot (chat ids are numbers).
+AWAY = "away"
+
+
+class NotClaimed(Exception):
+    """The message was no longer due when its turn came (another worker sent it, or it
+    was called off or paused)."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    row: outbox.Due
+    chat: str | None
+    message: notices.Send | notices.Edit | None
+
+
+class Timings:
+    """How long the sender's messages spend in each step, in ms: from the claim's commit
+    until the request leaves (a kill there loses the message: settled as sent, it never
+    went), from leaving until Telegram's answer, from the answer until it is recorded (a
+    kill in either: settled as sent, unconfirmed)."""
+
+    def __init__(self, keep: int = TIMINGS_EVERY) -> None:
+        self.steps: dict[str, deque[float]] = {
+            name: deque(maxlen=keep)
+            for name in ("claim_to_leave", "leave_to_answer", "answer_to_record")
+        }
+
+    def add(self, name: str, seconds: float) -> None:
+        self.steps[name].append(seconds * 1000)
+
+    def summary(self) -> dict[str, str]:
+        def figures(values: deque[float]) -> str:
+            ordered = sorted(values)
+            if not ordered:
+                return "-"
+            p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+            return f"{p(0.5):.2f}/{p(0.95):.2f}/{ordered[-1]:.2f}"
+
+        return {name: figures(values) for name, values in self.steps.items()}
 
 
 class Sender:
@@ -49,74 +113,94 @@ class Sender:
         sessions: async_sessionmaker[AsyncSession],
         i18n: I18n,
         *,
-        rate: float = 29.0,
-        per_chat: float = 1.0,
-        batch: int = 30,
+        in_flight: int = 8,
         idle: float = 0.25,
+        paid_rate: float | None = None,
+        drain: float = 3.0,
     ) -> None:
         self.bot, self.sessions, self.i18n = bot, sessions, i18n
-        self.interval = 1.0 / rate
-        self.per_chat = per_chat
-        self.batch = batch
+        self.pace = pace_of(bot)
+        if paid_rate:
+            self.pace.allow_paid(paid_rate)
+        self.paid = bool(paid_rate)
+        self.in_flight = in_flight
         self.idle = idle
-        self._next = 0.0
-        self._chat_free: dict[str, float] = {}
-        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self.drain = drain
+        self._held: set[int] = set()  # ids read and not yet finished with
+        self._gates = {lane: asyncio.Lock() for lane in Lane}
         self._tasks: set[asyncio.Task] = set()
+        self.timings = Timings()
         self.sent = 0
         self.throttled = 0
 
     async def run(self) -> None:
+        readers = [asyncio.create_task(self._read(priority)) for priority in outbox.Priority]
         try:
             while True:
                 try:
-                    if not await self.drain_once():
-                        await asyncio.sleep(self.idle)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:  # keep delivering whatever one message did
+                    await self.settle()
+                except Exception as error:  # settled on the next round
                     log_event(log, "sender error", logging.ERROR, error=repr(error))
-                    await asyncio.sleep(1)
+                await asyncio.sleep(SETTLE_EVERY)
         finally:
-            # Stopping stops the deliveries in flight too; their leases run out and another
-            # run sends them, as after a crash.
+            for reader in readers:
+                reader.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+            # The deliveries under way finish (a second or so), so that none is cut off
+            # after Telegram took it but before it was recorded; those still unfinished
+            # after `drain` are stopped (see `_deliver`).
             in_flight = list(self._tasks)
-            for task in in_flight:
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            if in_flight:
+                _finished, unfinished = await asyncio.wait(in_flight, timeout=self.drain)
+                for task in unfinished:
+                    task.cancel()
+                await asyncio.gather(*unfinished, return_exceptions=True)
 
-    async def drain_once(self) -> int:
-        """Claim due messages for the free places in flight and start delivering them.
+    async def settle(self) -> list[int]:
+        """Settle the claims a killed sender left (see `outbox.settle_unconfirmed`)."""
+        settled = await atomically(self.sessions, outbox.settle_unconfirmed)
+        for outbox_id in settled:
+            log_event(
+                log, "message in flight when its sender died counted as sent", outbox_id=outbox_id
+            )
+        return settled
 
-        Returns how many were claimed. Doesn't wait for their delivery; only, when all
-        `batch` places are taken, for one of them to come free.
-        """
-        if len(self._tasks) >= self.batch:
-            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
-        async with self.sessions() as session:
-            if not await outbox.has_due(session):
-                return 0
-        free = self.batch - len(self._tasks)
-        claimed = await atomically(self.sessions, lambda s: outbox.claim(s, limit=free))
-        for row in claimed:
-            task = asyncio.create_task(self._deliver(row))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return len(claimed)
+    async def _read(self, priority: outbox.Priority) -> None:
+        """The lane's due messages, read in order and handed to deliveries, at most
+        `in_flight` at once; waits `idle` when there are none."""
+        places = asyncio.Semaphore(self.in_flight)
+        while True:
+            try:
+                async with self.sessions() as session:
+                    rows = await outbox.due(session, limit=PAGE, priority=priority, skip=self._held)
+                if not rows:
+                    await asyncio.sleep(self.idle)
+                    continue
+                for row in rows:
+                    self._held.add(row.id)
+                    try:
+                        ready = await self._prepare(row)
+                    except BaseException:
+                        self._held.discard(row.id)
+                        raise
+                    await places.acquire()
+                    task = asyncio.create_task(self._deliver(ready, Lane[priority.name]))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(lambda _, row=row: self._held.discard(row.id))
+                    task.add_done_callback(lambda _: places.release())
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # keep delivering whatever one message did
+                log_event(log, "sender error", logging.ERROR, error=repr(error))
+                await asyncio.sleep(1)
 
-    async def _pace(self) -> None:
-        """Wait for this call's slot of the overall rate, reserved before sleeping so that
-        tasks pacing at the same time get slots of their own."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+    async def paced(self) -> None:
+        """Wait for a slot of the overall rate, for a call made beside the outbox (the
+        broadcasts' progress messages), so that it never pushes the bot over the limit."""
+        await self.pace.turn(None, Lane.BROADCAST)
 
-    async def _prepare(
-        self, row: outbox.Claimed
-    ) -> tuple[str | None, volunteer_ui.Send | volunteer_ui.Edit | None]:
+    async def _prepare(self, row: outbox.Due) -> Ready:
         async with self.sessions() as session:
             member = await session.get(Member, row.member_id)
             chat = await session.scalar(
@@ -124,73 +208,120 @@ class Sender:
                     Identity.member_id == row.member_id, Identity.platform == PLATFORM
                 )
             )
-            blocked = await session.get(BlockedMember, row.member_id)
-            if member is None or chat is None or blocked is not None:
-                return None, None
+            if await session.get(BlockedMember, row.member_id) is not None:
+                return Ready(row, AWAY, None)
+            if member is None or chat is None:
+                return Ready(row, None, None)
             language = member.language
             if language not in self.i18n.available_locales:
                 language = self.i18n.default_locale
             with self.i18n.context(), self.i18n.use_locale(language):
-                return chat, await volunteer_ui.render(session, row, member)
+                return Ready(row, chat, await notices.render(session, row, member))
 
-    async def _deliver(self, row: outbox.Claimed) -> None:
-        chat, message = await self._prepare(row)
-        if chat is None or message is None:
-            await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, "nothing"))
+    async def _claim(self, row: outbox.Due) -> None:
+        if not await atomically(self.sessions, lambda s: outbox.claim(s, row.id)):
+            raise NotClaimed()
+
+    async def _deliver(self, ready: Ready, lane: Lane) -> None:
+        try:
+            await self._send(ready, lane)
+        except NotClaimed:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # keep delivering whatever one message did
+            log_event(log, "sender error", logging.ERROR, error=repr(error))
+
+    async def _send(self, ready: Ready, lane: Lane) -> None:
+        row, chat, message = ready.row, ready.chat, ready.message
+        if chat is None or chat == AWAY or message is None:
+            await self._claim(row)
+            if chat == AWAY and row.kind in outbox.KEPT_FOR_RETURN:
+                await atomically(self.sessions, lambda s: outbox.mark_away(s, row.id))
+            else:
+                await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, "nothing"))
             return
         loop = asyncio.get_running_loop()
-        # A chat's messages go one at a time, in order: the next one's turn is counted from
-        # when this one actually went out, after its wait for the overall pace, which can
-        # be longer than a second when many chats are ready at once.
-        is_new = isinstance(message, volunteer_ui.Send)
-        turn = self._chat_locks.setdefault(chat, asyncio.Lock()) if is_new else None
-        async with turn or contextlib.nullcontext():
-            if is_new:
-                wait = self._chat_free.get(chat, 0.0) - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            await self._pace()
-            if is_new:
-                self._chat_free[chat] = loop.time() + self.per_chat
-            try:
-                with retried_by_caller():
-                    message_id, sent_as = await self._call(int(chat), message)
-            except TelegramRetryAfter as retry:
-                self.throttled += 1
-                after = float(retry.retry_after)
-                self._next = max(self._next, loop.time() + after)
-                await atomically(self.sessions, lambda s: outbox.throttled(s, row.id, after=after))
-                return
-            except TelegramForbiddenError:
-                await atomically(
-                    self.sessions, lambda s: outbox.mark_blocked(s, row.id, row.member_id, PLATFORM)
-                )
-                log_event(log, "member blocked the bot", member=row.member_id)
-                return
-            except TelegramBadRequest as bad:
-                why = str(bad)
-                await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, why))
-                return
-            except Exception as failure:
-                why = repr(failure)
-                await atomically(
-                    self.sessions,
-                    lambda s: outbox.retry_later(
-                        s, row.id, after=2.0**row.attempts, error=why, attempts=row.attempts
-                    ),
-                )
-                return
-        self.sent += 1
+        claiming = False
+        claimed_at = None
+
+        async def claim() -> None:
+            nonlocal claiming, claimed_at
+            claiming = True
+            await self._claim(row)
+            claimed_at = loop.time()
+
+        paid = self.paid and row.kind == Kind.BROADCAST
+        departure = Departure(lane, before=claim, gate=self._gates[lane])
+        attempts = row.attempts + 1
+        try:
+            with departing(departure), retried_by_caller():
+                message_id, sent_as = await self._call(int(chat), message, paid=paid)
+        except asyncio.CancelledError:
+            if claiming and departure.left_at is None:
+                # Best effort, and brief: a stopping bot must not wait on a locked database;
+                # a message not given back is settled as sent once its lease runs out.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        atomically(self.sessions, lambda s: outbox.release(s, row.id)),
+                        RELEASE_SECONDS,
+                    )
+            raise
+        except TelegramRetryAfter as retry:
+            self.throttled += 1
+            after = float(retry.retry_after)
+            await atomically(self.sessions, lambda s: outbox.throttled(s, row.id, after=after))
+            return
+        except TelegramForbiddenError:
+            await atomically(
+                self.sessions, lambda s: outbox.mark_blocked(s, row.id, row.member_id, PLATFORM)
+            )
+            log_event(log, "member blocked the bot", member=row.member_id)
+            return
+        except TelegramBadRequest as bad:
+            why = str(bad)
+            await atomically(self.sessions, lambda s: outbox.mark_skipped(s, row.id, why))
+            return
+        except NotClaimed:
+            raise
+        except Exception as failure:
+            why = repr(failure)
+            await atomically(
+                self.sessions,
+                lambda s: outbox.retry_later(
+                    s, row.id, after=2.0**attempts, error=why, attempts=attempts
+                ),
+            )
+            return
+        answered_at = loop.time()
         await atomically(
             self.sessions,
             lambda s: outbox.mark_sent(s, row.id, chat, message_id, sent_as=sent_as),
         )
+        self._count(claimed_at, departure.left_at, answered_at, loop.time())
+
+    def _count(
+        self,
+        claimed_at: float | None,
+        left_at: float | None,
+        answered_at: float,
+        recorded_at: float,
+    ) -> None:
+        self.sent += 1
+        if claimed_at is not None and left_at is not None:
+            self.timings.add("claim_to_leave", left_at - claimed_at)
+            self.timings.add("leave_to_answer", answered_at - left_at)
+        self.timings.add("answer_to_record", recorded_at - answered_at)
+        if self.sent % TIMINGS_EVERY == 0:
+            log_event(
+                log, "sender timings (ms, p50/p95/max)", sent=self.sent, **self.timings.summary()
+            )
 
     async def _call(
-        self, chat: int, message: volunteer_ui.Send | volunteer_ui.Edit
+        self, chat: int, message: notices.Send | notices.Edit, *, paid: bool = False
     ) -> tuple[int, str | None]:
         """Telegram's call for the message; returns its message id and the form it went in."""
-        if isinstance(message, volunteer_ui.Edit):
+        if isinstance(message, notices.Edit):
             with contextlib.suppress(TelegramBadRequest):  # not modified, or gone
                 if message.caption:
                     await self.bot.edit_message_caption(
@@ -198,6 +329,7 @@ class Sender:
                         message_id=message.message_id,
                         caption=message.text,
                         reply_markup=None,
+                        request_timeout=TIMEOUT,
                     )
                 else:
                     await self.bot.edit_message_text(
@@ -205,18 +337,69 @@ class Sender:
                         chat_id=int(message.chat_id),
                         message_id=message.message_id,
                         reply_markup=None,
+                        request_timeout=TIMEOUT,
                     )
             return message.message_id, None
         if message.voice:
             try:
                 sent = await self.bot.send_voice(
-                    chat, message.voice, caption=message.text, reply_markup=message.markup
+                    chat,
+                    message.voice,
+                    caption=message.text,
+                    reply_markup=telegram.markup(message.markup),
+                    request_timeout=TIMEOUT,
                 )
                 return sent.message_id, "voice"
             except TelegramBadRequest as refused:
                 # Their privacy settings refuse voice notes, or the file is gone: the words
                 # still go, so that the message is not lost.
                 log_event(log, "voice not delivered, sent as text", reason=str(refused))
-                await self._pace()
-        sent = await self.bot.send_message(chat, message.text, reply_markup=message.markup)
+        if message.photo or message.more or paid:
+            return await self._call_in_parts(chat, message, paid=paid)
+        sent = await self.bot.send_message(
+            chat,
+            message.text,
+            reply_markup=telegram.markup(message.markup),
+            request_timeout=TIMEOUT,
+        )
+        for attachment in message.attachments:
+            await self._send_file(chat, attachment)
         return sent.message_id, None
+
+    async def _call_in_parts(
+        self, chat: int, message: notices.Send, *, paid: bool
+    ) -> tuple[int, str | None]:
+        """A photo with the first part as its caption, or the first part alone, then the
+        rest; the buttons under the last. Returns the first message's id."""
+        flags = {"allow_paid_broadcast": True} if paid else {}
+        last = not message.more
+        markup = telegram.markup(message.markup) if last else None
+        if message.photo:
+            first = await self.bot.send_photo(
+                chat,
+                message.photo,
+                caption=message.text,
+                reply_markup=markup,
+                request_timeout=TIMEOUT,
+                **flags,
+            )
+            sent_as: str | None = "photo"
+        else:
+            first = await self.bot.send_message(
+                chat, message.text, reply_markup=markup, request_timeout=TIMEOUT, **flags
+            )
+            sent_as = None
+        for index, part in enumerate(message.more):
+            markup = telegram.markup(message.markup) if index == len(message.more) - 1 else None
+            await self.bot.send_message(
+                chat, part, reply_markup=markup, request_timeout=TIMEOUT, **flags
+            )
+        return first.message_id, sent_as
+
+    async def _send_file(self, chat: int, attachment: notices.Attachment) -> None:
+        data = await asyncio.to_thread(attachment.make)
+        upload = BufferedInputFile(data, attachment.file_name)
+        if attachment.photo:
+            await self.bot.send_photo(chat, upload, request_timeout=TIMEOUT)
+        else:
+            await self.bot.send_document(chat, upload, request_timeout=TIMEOUT)

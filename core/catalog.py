@@ -7,7 +7,11 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.matching import distance_m
 from core.models import Branch, Category, Neighbourhood
+
+# How far from a neighbourhood's centre a home may be and still be called "near" it.
+NEAR_AREA_M = 2000
 
 
 class Named(Protocol):
@@ -38,6 +42,19 @@ async def neighbourhoods(session: AsyncSession, branch_id: int) -> list[Neighbou
             .order_by(Neighbourhood.sort_order, Neighbourhood.id)
         )
     )
+
+
+async def nearest_neighbourhood(
+    session: AsyncSession, branch_id: int, latitude: float, longitude: float
+) -> Neighbourhood | None:
+    """The branch's neighbourhood whose centre is nearest the point, if one is within
+    NEAR_AREA_M: farther than that, naming it would mislead."""
+    found = [
+        (distance_m(latitude, longitude, area.latitude, area.longitude), area)
+        for area in await neighbourhoods(session, branch_id)
+    ]
+    distance, area = min(found, key=lambda pair: pair[0], default=(NEAR_AREA_M, None))
+    return area if distance < NEAR_AREA_M else None
 
 
 async def categories(session: AsyncSession) -> list[Category]:

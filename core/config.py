@@ -57,10 +57,33 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8081
+    # Retention (core.retention), in days. Telegram redelivers an update for up to a day.
+    keep_processed_updates_days: int = Field(default=2, ge=2)
+    keep_sent_messages_days: int = Field(default=30, ge=1)
+    keep_conversations_days: int = Field(default=30, ge=1)
+    keep_voice_days: int = Field(default=30, ge=1)
     demo_port: int = 8080
+    # The bot's own web server (dashboard Mini App, live screens). With a webhook it is the
+    # webhook's server; in polling mode the bot starts it on web_host:web_port.
+    web_host: str = "0.0.0.0"
+    web_port: int = 8082
+    web_public_url: str = ""
+    # How old a Mini App's initData may be before the dashboard asks to open it again.
+    web_init_data_max_age: int = Field(default=24 * 3600, ge=60)
     log_level: str = "INFO"
+    # Flood protection (bot.flood): a sender's updates beyond `flood_burst` at once, then
+    # `flood_burst / flood_seconds` a second, are dropped (0 turns it off). A person taps
+    # a few times a second at most; a script sending 50 a second is slowed to that pace.
+    flood_burst: int = Field(default=30, ge=0)
+    flood_seconds: float = Field(default=6.0, gt=0)
+    # Webhook requests with a wrong secret token: logged at most this many a minute.
+    refused_webhook_logs_per_minute: int = Field(default=6, ge=1)
     max_open_orders: int = Field(default=3, ge=1)
     sweep_seconds: int = Field(default=30, ge=0)
+    # Telegram's paid broadcasts: up to 1,000 messages a second, each paid in Stars.
+    allow_paid_broadcast: bool = False
+    paid_broadcast_rate: float = Field(default=1000.0, gt=0, le=1000)
+    broadcast_rate: float = Field(default=29.0, gt=0, le=30)
 
     @classmethod
     def settings_customise_sources(
@@ -93,6 +116,11 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str) -> str:
         return _check_http_url(value, "TIMEBANK_WEBHOOK_URL") if value else value
+
+    @field_validator("web_public_url")
+    @classmethod
+    def _web_public_url(cls, value: str) -> str:
+        return _check_http_url(value, "TIMEBANK_WEB_PUBLIC_URL") if value else value
 
     @field_validator("default_language")
     @classmethod

@@ -22,7 +22,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import catalog, helping, ledger, matching, members, nudges, outbox
+from core import catalog, coordinators, ledger, matching, members, notices, nudges, outbox
 from core.db import utcnow
 from core.errors import N_, DomainError, NotFound
 from core.logs import log_event
@@ -60,11 +60,23 @@ class StillLooking(DomainError):
 
 
 class PoolTooLow(DomainError):
-    key = N_("The branch pool does not have enough credit for this yet. Please top it up first.")
+    key = N_("The community pool does not have enough credit for this yet. Please top it up first.")
 
 
 class NeedsSponsor(DomainError):
     key = N_("Please cover the cost first; then I will ask volunteers.")
+
+
+class VolunteerFound(DomainError):
+    """A coordinator's button on a request a volunteer has taken meanwhile."""
+
+    key = N_("A volunteer has already said yes to this request, so nothing more is needed.")
+
+
+class NotWaiting(DomainError):
+    """A coordinator's button on a request cancelled, expired or past its time."""
+
+    key = N_("This request is no longer waiting for a volunteer, so nothing was changed.")
 
 
 class Why(StrEnum):
@@ -171,14 +183,14 @@ async def _open_order(
     """The order, if it is this coordinator's branch's; refused kindly if no longer open,
     or if its time has passed and the sweep has not yet marked it expired."""
     order = await session.get(Order, order_id, populate_existing=True)
-    if order is None or order.branch_id != coordinator.branch_id:
+    if order is None or not await coordinators.coordinates(session, coordinator, order.branch_id):
         raise NotFound()
     if order.status != OrderStatus.OPEN:
         if order.status in (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED):
-            raise helping.AlreadyTaken()
-        raise helping.NoLongerNeeded()
+            raise VolunteerFound()
+        raise NotWaiting()
     if order.window_end is not None and order.window_end <= now:
-        raise helping.NoLongerNeeded()
+        raise NotWaiting()
     return order
 
 
@@ -231,15 +243,15 @@ async def _brief(
 async def waiting_orders(
     session: AsyncSession, coordinator_id: int, *, now: datetime | None = None
 ) -> list[OrderBrief]:
-    """Open orders of the coordinator's branch nobody has taken: those waiting for someone to
-    cover the cost first, then those the waves gave up on, then the soonest."""
+    """Open orders nobody has taken, of the branch the coordinator works in: those waiting
+    for someone to cover the cost first, then those the waves gave up on, then the soonest."""
     now = now or utcnow()
-    coordinator = await _coordinator(session, coordinator_id)
+    _member, branch_id = await coordinators.working_branch(session, coordinator_id)
     rows = await session.execute(
         select(Order)
         .outerjoin(OrderProgress, OrderProgress.order_id == Order.id)
         .where(
-            Order.branch_id == coordinator.branch_id,
+            Order.branch_id == branch_id,
             Order.status == OrderStatus.OPEN,
             or_(Order.window_end.is_(None), Order.window_end > now),
         )
@@ -262,10 +274,9 @@ def _query(need: matching.Need):
         select(VolunteerProfile, Member.name, Member.language)
         .join(Member, Member.id == VolunteerProfile.member_id)
         .where(
-            VolunteerProfile.branch_id == need.branch_id,
+            matching.of_branches(need.branch_ids),
             VolunteerProfile.skills.op("&")(matching.skill_bit(need.category_id)) != 0,
             VolunteerProfile.latitude.is_not(None),
-            Member.branch_id == need.branch_id,
             Member.is_volunteer.is_(True),
             Member.verified.is_(True),
             Member.erased_at.is_(None),
@@ -442,8 +453,8 @@ async def ask_volunteer(
         session,
         key=key,
         member_id=volunteer_id,
-        kind="nudge",
-        payload={"nudge_id": nudge.id, nudges.ASKED_BY: coordinator.id},
+        kind=notices.Nudged.KIND,
+        payload=notices.Nudged(nudge_id=nudge.id, asked_by=coordinator.id).payload(),
         not_before=waits_until,
     )
     if sent is None:
@@ -516,9 +527,8 @@ async def sponsor_order(
     now = now or utcnow()
     coordinator = await _coordinator(session, coordinator_id)
     # One sponsorship at a time per branch, so two cannot promise the same credit of the pool.
-    await session.execute(
-        select(Branch.id).where(Branch.id == coordinator.branch_id).with_for_update()
-    )
+    branch_id = await session.scalar(select(Order.branch_id).where(Order.id == order_id))
+    await session.execute(select(Branch.id).where(Branch.id == branch_id).with_for_update())
     order = await _open_order(session, order_id, coordinator, now)
     if order.funding != OrderFunding.NEEDS_SPONSOR:
         return Sponsored(order, replayed=True)
@@ -538,7 +548,9 @@ async def sponsor_order(
         )
     )
     await session.flush()
-    await nudges.tell_parties(session, order, "sponsored", f"sponsored:{order.id}")
+    await nudges.tell_parties(
+        session, order, notices.Sponsored(order_id=order.id), f"sponsored:{order.id}"
+    )
     log_event(log, "order sponsored by the pool", order_id=order.id, coordinator=coordinator.id)
     return Sponsored(order, replayed=False)
 

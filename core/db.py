@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
-from sqlalchemy.engine import Dialect
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -118,25 +118,49 @@ def _driver_error(
     return DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error)
 
 
+_REQUIRED = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A Core statement compiled for one dialect, for a driver's own `execute`.
 
     `values(params)` gives the positional parameters, each converted by its type as
-    SQLAlchemy would (a UTC datetime becomes SQLite's text form, for instance). Results are
-    not converted: meant for statements that return numbers or text.
+    SQLAlchemy would (a UTC datetime becomes SQLite's text form, for instance); literals are
+    converted once, here. `rows(rows)` types what the driver returned as SQLAlchemy would
+    (JSON decoded, timestamps made aware). Both run for every statement of the ledger's and
+    the redemptions' hot paths, so they do no more than that: SQLAlchemy's own
+    `construct_params` and result processing cost more than SQLite's execution of most of
+    these statements.
     """
 
     compiled: SQLCompiler
     sql: str
-    converters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    # Per positional parameter: its name, its converted constant (or _REQUIRED), its converter.
+    parameters: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
 
     def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        given = self.compiled.construct_params(params, escape_names=False)
-        return tuple(
-            given[name] if convert is None else convert(given[name])
-            for name, convert in self.converters
-        )
+        values = []
+        for name, constant, convert in self.parameters:
+            if name in params:
+                value = params[name]
+                values.append(value if convert is None else convert(value))
+            elif constant is _REQUIRED:
+                raise KeyError(f"no value given for the bind parameter {name!r}")
+            else:
+                values.append(constant)
+        return tuple(values)
+
+    def rows(self, rows: list[tuple]) -> list[tuple]:
+        if not any(self.results):
+            return rows
+        return [
+            tuple(
+                value if p is None else p(value) for p, value in zip(self.results, row, strict=True)
+            )
+            for row in rows
+        ]
 
 
 _prepared: WeakKeyDictionary[Dialect, dict[Executable, Prepared]] = WeakKeyDictionary()
@@ -156,13 +180,22 @@ def prepare(dialect: Dialect, statement: Executable) -> Prepared:
         or compiled.post_compile_params
         or compiled.literal_execute_params
         or compiled.positiontup is None
+        or any(bind.callable is not None for bind in compiled.binds.values())
     ):
         raise ValueError(f"needs SQLAlchemy's execution to run: {compiled}")
-    converters = tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in compiled.positiontup
+    parameters = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        constant: Any = _REQUIRED
+        if not bind.required:
+            constant = bind.value if convert is None else convert(bind.value)
+        parameters.append((name, constant, convert))
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in getattr(statement, "selected_columns", ())
     )
-    per_dialect[statement] = found = Prepared(compiled, compiled.string, converters)
+    per_dialect[statement] = found = Prepared(compiled, compiled.string, tuple(parameters), results)
     return found
 
 
@@ -181,6 +214,48 @@ async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connec
         return await driver._execute(work, driver._conn)
     except sqlite3.Error as error:
         raise _driver_error(conn.dialect, error, None, ()) from error
+
+
+async def write_mark(session: AsyncSession) -> int:
+    """Where the session's transaction stands, for `wrote_since`: on SQLite the count of rows
+    its connection changed so far (read in this thread, no hop), elsewhere the count of
+    statements its connection sent that may have written (`_count_possible_writes`)."""
+    conn = await session.connection()
+    if conn.dialect.name != "sqlite":
+        return int(conn.info.get(_POSSIBLE_WRITES, 0))
+    return int((await conn.get_raw_connection()).driver_connection.total_changes)
+
+
+async def wrote_since(session: AsyncSession, mark: int) -> bool:
+    """Whether the session's transaction changed anything since `write_mark`: pending ORM
+    changes, rows changed on SQLite; on PostgreSQL, when a statement since the mark may
+    have written, whether a transaction id was assigned (it is at the first write), so an
+    update that only read asks nothing more."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        return int((await conn.get_raw_connection()).driver_connection.total_changes) != mark
+    if int(conn.info.get(_POSSIBLE_WRITES, 0)) == mark:
+        return False
+    return bool(await conn.scalar(_XACT_ASSIGNED))
+
+
+_POSSIBLE_WRITES = "timebank_possible_writes"
+_READS = ("SELECT", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _count_possible_writes(
+    conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kw: Any
+) -> None:
+    """Counts, per pooled connection, the statements that are not plain reads (for
+    `wrote_since`); every statement SQLAlchemy sends passes here, on any engine."""
+    if not statement.lstrip()[:17].upper().startswith(_READS):
+        conn.info[_POSSIBLE_WRITES] = conn.info.get(_POSSIBLE_WRITES, 0) + 1
+
+
+_XACT_ASSIGNED = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -227,7 +302,5 @@ async def with_retries(
 
 
 async def check_connection(engine: AsyncEngine) -> None:
-    from sqlalchemy import text
-
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))

@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import members, outbox
+from core import consent, coordinators, members, notices, outbox
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.models import Branch, FamilyInvite, FamilyLink, FamilyLinkStatus, Identity, Member
@@ -141,8 +141,8 @@ async def use_invite(
         session,
         key=f"family-ask:{invite.id}",
         member_id=member.id,
-        kind="family_ask",
-        payload={"link_id": link.id},
+        kind=notices.FamilyAsk.KIND,
+        payload=notices.FamilyAsk(link_id=link.id).payload(),
     )
     return LinkRequest(link, member, relative)
 
@@ -181,8 +181,8 @@ async def answer_link(
         session,
         key=f"family-answer:{link.id}:{_stamp(link.created_at)}",
         member_id=relative.id,
-        kind="family_answer",
-        payload={"link_id": link.id, "accepted": accept},
+        kind=notices.FamilyAnswer.KIND,
+        payload=notices.FamilyAnswer(link_id=link.id, accepted=accept).payload(),
     )
     return LinkRequest(link, member, relative)
 
@@ -218,8 +218,8 @@ async def unlink(
         session,
         key=f"family-unlinked:{link.id}:{_stamp(now)}",
         member_id=other,
-        kind="family_unlinked",
-        payload={"by": member_id},
+        kind=notices.FamilyUnlinked.KIND,
+        payload=notices.FamilyUnlinked(by=member_id).payload(),
     )
     return LinkRequest(link, member, relative)
 
@@ -319,7 +319,7 @@ async def register_offline_resident(
     if not coordinator.is_coordinator:
         raise CoordinatorsOnly()
     branch = await session.get(Branch, branch_id)
-    if branch is None:
+    if branch is None or not await coordinators.coordinates(session, coordinator, branch.id):
         raise members.UnknownBranch()
     resident = Member(
         name=members.clean_name(name),
@@ -331,4 +331,5 @@ async def register_offline_resident(
     )
     session.add(resident)
     await session.flush()
+    await consent.record(session, resident.id, consent.Detail.ADDRESS, by=coordinator.id)
     return resident

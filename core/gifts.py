@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, members, outbox
+from core import ledger, members, notices, outbox
 from core.errors import N_, DomainError, InvalidInput
 from core.ledger import Actor, InsufficientCredit, PostingKind
 from core.models import FamilyLink, FamilyLinkStatus, Member
@@ -124,8 +124,8 @@ async def give_hours(
             session,
             key=f"gift:{key}",
             member_id=recipient.id,
-            kind="gift_received",
-            payload={"from": giver.id, "minutes": minutes},
+            kind=notices.GiftReceived.KIND,
+            payload=notices.GiftReceived(from_id=giver.id, minutes=minutes).payload(),
         )
     received = await ledger.balance_of(session, destination.id)
     return Gift(

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, members, nudges, outbox
+from core import coordinators, ledger, members, notices, nudges, outbox
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.ledger.tables import LedgerHold
@@ -31,6 +31,7 @@ from core.models import (
     OutboxMessage,
     VolunteerProfile,
 )
+from core.notices import Kind
 
 MAX_MINUTES = 12 * 60
 MAX_TEXT = 500
@@ -250,9 +251,11 @@ async def accept(
     hold = await _hold(
         session, order, order.estimated_minutes, f"order:{order.id}:hold:{progress.accepts}"
     )
-    await nudges.close_nudges(session, order, "nudge_taken", now)
-    await nudges.tell_parties(session, order, "coming", f"coming:{order.id}:{progress.accepts}")
-    await nudges.tell_asker(session, nudge, "ask_yes")
+    await nudges.close_nudges(session, order, notices.NudgeTaken, now)
+    await nudges.tell_parties(
+        session, order, notices.Coming(order_id=order.id), f"coming:{order.id}:{progress.accepts}"
+    )
+    await nudges.tell_asker(session, nudge, notices.AskYes)
     return Accepted(order, hold.id)
 
 
@@ -265,7 +268,7 @@ async def decline(
     if nudge.status == NudgeStatus.SENT:
         nudge.status = NudgeStatus.DECLINED
         nudge.answered_at = now or utcnow()
-        await nudges.tell_asker(session, nudge, "ask_no")
+        await nudges.tell_asker(session, nudge, notices.AskNo)
         await session.flush()
     return nudge
 
@@ -316,7 +319,10 @@ async def hand_back(
     progress.next_wave_at = now
     progress.escalated_at = None
     await nudges.tell_parties(
-        session, order, "handed_back", f"handed_back:{order.id}:{progress.accepts}"
+        session,
+        order,
+        notices.HandedBack(order_id=order.id),
+        f"handed_back:{order.id}:{progress.accepts}",
     )
     return order
 
@@ -360,8 +366,8 @@ async def mark_done(
         session,
         key=f"confirm_ask:{order.id}:{progress.accepts}",
         member_id=order.requester_id,
-        kind="confirm_ask",
-        payload={"order_id": order.id},
+        kind=notices.ConfirmAsk.KIND,
+        payload=notices.ConfirmAsk(order_id=order.id).payload(),
     )
     return order
 
@@ -431,8 +437,8 @@ async def confirm(
             session,
             key=f"receipt:{order.id}:{receiver}",
             member_id=receiver,
-            kind="receipt",
-            payload={"order_id": order.id},
+            kind=notices.Receipt.KIND,
+            payload=notices.Receipt(order_id=order.id).payload(),
         )
     return Confirmed(order, posting)
 
@@ -449,8 +455,8 @@ async def add_thanks(session: AsyncSession, *, order_id: int, member_id: int, te
         session,
         key=f"thanks:{order.id}",
         member_id=order.volunteer_id,
-        kind="thanks",
-        payload={"order_id": order.id, "from": member_id},
+        kind=notices.Thanks.KIND,
+        payload=notices.Thanks(order_id=order.id, from_id=member_id).payload(),
     )
     return order
 
@@ -471,7 +477,7 @@ async def dispute(
         progress.disputed_at = now
         progress.disputed_by_id = member_id
         await nudges.tell_coordinators(
-            session, order, "dispute", f"dispute:{order.id}", {"by": member_id}
+            session, order, notices.Dispute(order_id=order.id, by=member_id), f"dispute:{order.id}"
         )
         await session.flush()
     return order
@@ -500,7 +506,7 @@ async def may_settle(
     if order is None:
         raise NotFound()
     actor = await members.get_member(session, member_id)
-    if not actor.is_coordinator or actor.branch_id != order.branch_id:
+    if not await coordinators.coordinates(session, actor, order.branch_id):
         raise NotYours()
     if member_id in (order.requester_id, order.beneficiary_id, order.volunteer_id):
         raise OwnOrder()
@@ -601,23 +607,28 @@ async def _tell_settled(
 ) -> None:
     """The volunteer, the requester and the beneficiary hear how it was settled; the other
     coordinators' alerts about the order are edited to say it is settled."""
-    coordinators = await nudges.coordinators(session, order.branch_id)
-    alert_keys = [
-        f"{kind}:{order.id}:{coordinator}"
-        for kind in ("dispute", "unconfirmed")
-        for coordinator in coordinators
-        if coordinator != settler_id
-    ]
+    # Every alert about it: the first dispute or unconfirmed one, and the announcements again.
     alerts = await session.execute(
-        select(OutboxMessage.id, OutboxMessage.member_id).where(OutboxMessage.key.in_(alert_keys))
+        select(OutboxMessage.id, OutboxMessage.member_id).where(
+            or_(
+                *(
+                    OutboxMessage.key.like(f"{kind}:{order.id}:%")
+                    for kind in (Kind.DISPUTE, Kind.UNCONFIRMED)
+                )
+            ),
+            OutboxMessage.kind.in_((Kind.DISPUTE, Kind.UNCONFIRMED)),
+            OutboxMessage.member_id != settler_id,
+        )
     )
     for alert_id, coordinator in list(alerts):
         await outbox.enqueue(
             session,
             key=f"alert_settled:{alert_id}",
             member_id=coordinator,
-            kind="alert_settled",
-            payload={"order_id": order.id, "alert_id": alert_id, "by": settler_id},
+            kind=notices.AlertSettled.KIND,
+            payload=notices.AlertSettled(
+                order_id=order.id, alert_id=alert_id, by=settler_id
+            ).payload(),
         )
     for receiver in dict.fromkeys((order.volunteer_id, order.requester_id, order.beneficiary_id)):
         if receiver is None:
@@ -626,14 +637,23 @@ async def _tell_settled(
             session,
             key=f"settled:{order.id}:{receiver}",
             member_id=receiver,
-            kind="settled",
-            payload={
-                "order_id": order.id,
-                "outcome": outcome,
-                "reported": reported,
-                "reason": reason,
-            },
+            kind=notices.Settled.KIND,
+            payload=notices.Settled(
+                order_id=order.id, outcome=outcome, reported=reported, reason=reason
+            ).payload(),
         )
+
+
+def relay_target(order: Order, member_id: int) -> int:
+    """Who a message from `member_id` about the order goes to; refused once the order has
+    ended, so "💬 Message …" on an old card says so at once, before anything is typed."""
+    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.DONE):
+        raise WrongStep()
+    if member_id == order.volunteer_id:
+        return order.requester_id
+    if member_id in (order.requester_id, order.beneficiary_id) and order.volunteer_id:
+        return order.volunteer_id
+    raise NotYours()
 
 
 async def relay(
@@ -642,20 +662,15 @@ async def relay(
     """A message from one side of an accepted order to the other, through the bot (no phone
     numbers change hands). Returns who it goes to."""
     order = await _fresh(session, order_id)
-    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.DONE):
-        raise WrongStep()
-    if member_id == order.volunteer_id:
-        to = order.requester_id
-    elif member_id in (order.requester_id, order.beneficiary_id) and order.volunteer_id:
-        to = order.volunteer_id
-    else:
-        raise NotYours()
+    to = relay_target(order, member_id)
     await outbox.enqueue(
         session,
         key=key,
         member_id=to,
-        kind="relay",
-        payload={"order_id": order.id, "from": member_id, "text": clean_text(text)},
+        kind=notices.Relay.KIND,
+        payload=notices.Relay(
+            order_id=order.id, from_id=member_id, text=clean_text(text)
+        ).payload(),
     )
     return to
 

@@ -1,6 +1,10 @@
 """Structured logging: one JSON event per line, with the update and member in context.
 
-Phone numbers never reach a log line in clear: long digit runs are masked.
+Phone numbers, bot tokens and the values of SQL statements never reach a log line in clear:
+long digit runs are masked to their last two digits, a token to its bot id, and the
+`[parameters: …]` that SQLAlchemy's errors carry (where a member's address or phone would
+be) are dropped. Addresses have no shape to mask: they are never logged at all, which the
+log audit test (tests/bot/test_log_audit.py) checks.
 """
 
 from __future__ import annotations
@@ -16,10 +20,26 @@ update_id_var: ContextVar[int | None] = ContextVar("update_id", default=None)
 member_id_var: ContextVar[int | None] = ContextVar("member_id", default=None)
 
 _PHONE = re.compile(r"\+?\d[\d\s-]{6,}\d")
+_TOKEN = re.compile(r"(?<!\d)(\d{3,}):[\w-]{10,}")
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\]$", re.MULTILINE)
 
 
 def redact(text: str) -> str:
+    text = _SQL_PARAMETERS.sub("[parameters hidden]", text)
+    text = _TOKEN.sub(r"\1:…", text)
     return _PHONE.sub(lambda m: "…" + re.sub(r"\D", "", m.group())[-2:], text)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_redacted(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         if member_id is not None:
             event["member_id"] = member_id
         for key, value in getattr(record, "fields", {}).items():
-            event[key] = redact(value) if isinstance(value, str) else value
+            event[key] = _redacted(value)
         if record.exc_info:
             event["error"] = redact(self.formatException(record.exc_info))
         return json.dumps(event, ensure_ascii=False, default=str)

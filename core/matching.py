@@ -1,39 +1,70 @@
 """Who could help with an order: eligible volunteers, nearest first, then fairly.
 
-Eligible: same branch, verified, not paused, has the skill, available at the order's time,
-outside their quiet hours now, not the requester or beneficiary, under their open-order
-limit, not already offered this order (or declined it), not blocked the bot, and within
-the distance they said they would go.
+Eligible: of the order's branch (at home or by a membership; of a neighbouring branch too
+when the branch allows it, see `matching_branches`), verified, not paused, has the skill,
+available at the order's time, outside their quiet hours now, not the requester or
+beneficiary, under their open-order limit, not already offered this order (or declined
+it), not blocked the bot, and within the distance they said they would go.
 
 Ranked by distance (in 500 m bands), then fairness (fewer orders in the last 30 days
 first), then whether they speak the beneficiary's language, then rating.
 
-A grid of 0.01° cells (about 1 km) is the spatial index: `volunteer_profiles.cell` with an
-index on (branch, cell). Each latitude row of cells is a contiguous range of cell numbers,
-so a box of cells around the order is a handful of index range scans. The box grows
-(1, 2, 4 km, then the widest distance a volunteer may choose) until it holds enough
-volunteers to be sure of the top N; exact distances are computed only for what the box
-holds.
+`eligible` asks the database once: a single statement on a real spatial index of the
+volunteers' homes (SQLite's R*Tree `volunteer_homes`, kept in step by triggers; on
+PostgreSQL a GiST index on `ll_to_earth(latitude, longitude)` from the `cube` and
+`earthdistance` extensions; both made by migration 0006). Its first part picks the reach:
+the smallest of 1, 2, 4 km that holds `limit` eligible volunteers, else the widest
+distance a volunteer may choose; since every reach is a whole number of bands, the best
+`limit` of those within it are the best overall. Its second part ranks everyone eligible
+within the reach. The distance is the haversine of `distance_m`, written with the same
+operations in the same order so both databases compute the same floating-point value.
 
-SQLite only uses the (branch, cell) index for the wider boxes when it has statistics;
-`optimize` gathers them, and the app runs it at start-up.
+`eligible_brute_force` is the oracle: the same filters and ranking in Python over a scan of
+the whole branch. The grid of 0.01° cells (`cell_ranges`) remains the coordinators' wider
+search (`core.coordination`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Float,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import ColumnElement, Select
 
+from core.db import UTCDateTime
 from core.models import (
     BlockedMember,
     Branch,
+    BranchNeighbour,
     Member,
+    Membership,
     Nudge,
     Order,
     OrderStatus,
@@ -46,8 +77,10 @@ _LON_SPAN = 40000  # cells per latitude row: more than 360 / 0.01
 EARTH_RADIUS_M = 6_371_000
 METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180  # the same earth as `distance_m`
 BAND_M = 500
-# The box's steps; the last, widest one is the farthest any volunteer may choose to go
-# (`search_radii`), since no one farther away can be eligible.
+# How far a volunteer may choose to go; no one farther away than the widest can be eligible.
+DISTANCES_M: tuple[int, ...] = (500, 1000, 2000, 5000)
+# The reach's steps; the last, widest one is the farthest any volunteer may choose to go
+# (`search_radii`). Each is a whole number of bands.
 RADII_M: tuple[int, ...] = (1000, 2000, 4000, 8000)
 RECENT = timedelta(days=30)
 PARTS: tuple[str, ...] = tuple(DAY_PARTS)
@@ -76,11 +109,8 @@ def cell_ranges(latitude: float, longitude: float, radius_m: int) -> list[tuple[
 
 
 def search_radii() -> tuple[int, ...]:
-    """The box's radii: the steps of `RADII_M` below the widest distance a volunteer may
+    """The reach's radii: the steps of `RADII_M` below the widest distance a volunteer may
     choose, then that distance."""
-    # core.volunteers imports this module, so its choices are read here, not at import.
-    from core.volunteers import DISTANCES_M
-
     widest = max(DISTANCES_M)
     return (*(radius for radius in RADII_M if radius < widest), widest)
 
@@ -88,10 +118,10 @@ def search_radii() -> tuple[int, ...]:
 async def optimize(engine: AsyncEngine) -> None:
     """Give SQLite's planner statistics: ANALYZE, its cost bounded by `analysis_limit`.
 
-    Without statistics SQLite can't tell that the (branch, cell) index is selective, and for
-    the wider boxes scans the whole branch instead (matching's p95 on 100,000 volunteers:
-    52 ms without, 15 ms with). Not `PRAGMA optimize`: before SQLite 3.46 it only analyses
-    tables queried on the same connection, so on a fresh one at start-up it does nothing.
+    Without statistics SQLite can't tell which index of a join is selective (the grid
+    search of `cell_ranges` then scans the whole branch for its wider boxes). Not
+    `PRAGMA optimize`: before SQLite 3.46 it only analyses tables queried on the same
+    connection, so on a fresh one at start-up it does nothing.
     With `analysis_limit` each index is sampled, not read whole, so this stays quick on a
     large database. PostgreSQL's autovacuum keeps its own statistics; there this does nothing.
     """
@@ -149,6 +179,12 @@ class Need:
     language: str | None = None
     excluded: tuple[int, ...] = ()
     order_id: int | None = None
+    # Whose volunteers may be asked, when more than the need's own branch (neighbours).
+    neighbours: tuple[int, ...] = ()
+
+    @property
+    def branch_ids(self) -> list[int]:
+        return [self.branch_id, *self.neighbours]
 
 
 @dataclass(frozen=True)
@@ -162,13 +198,41 @@ class Candidate:
 
     def rank_key(self) -> tuple:
         return (
-            int(self.exact_m // BAND_M),
+            math.floor(self.exact_m / BAND_M),  # as `eligible`'s SQL takes it
             self.recent_orders,
             not self.speaks_language,
             -self.rating,
             self.exact_m,
             self.member_id,
         )
+
+
+async def matching_branches(session: AsyncSession, branch_id: int) -> tuple[int, ...]:
+    """The neighbouring branches a request of the branch may also go to: none unless the
+    branch allows it (`Branch.match_neighbours`)."""
+    branch = await session.get(Branch, branch_id)
+    if branch is None or not branch.match_neighbours:
+        return ()
+    return tuple(
+        await session.scalars(
+            select(BranchNeighbour.neighbour_id)
+            .where(
+                BranchNeighbour.branch_id == branch_id, BranchNeighbour.neighbour_id != branch_id
+            )
+            .order_by(BranchNeighbour.neighbour_id)
+        )
+    )
+
+
+def of_branches(branch_ids: ColumnElement) -> ColumnElement[bool]:
+    """A volunteer of these branches: at home, or by a membership."""
+    return or_(
+        VolunteerProfile.branch_id.in_(branch_ids),
+        exists().where(
+            Membership.member_id == VolunteerProfile.member_id,
+            Membership.branch_id.in_(branch_ids),
+        ),
+    )
 
 
 async def need_for(session: AsyncSession, order: Order, now: datetime) -> Need:
@@ -192,6 +256,7 @@ async def need_for(session: AsyncSession, order: Order, now: datetime) -> Need:
         language=beneficiary.language,
         excluded=(order.requester_id, order.beneficiary_id),
         order_id=order.id,
+        neighbours=await matching_branches(session, order.branch_id),
     )
 
 
@@ -217,7 +282,7 @@ def _base_query(need: Need):
     local = need.at.astimezone(ZoneInfo(need.time_zone))
     slot = slot_bit(local.weekday(), part_of(local.hour))
     query = select(*_COLUMNS).where(
-        VolunteerProfile.branch_id == need.branch_id,
+        of_branches(need.branch_ids),
         VolunteerProfile.paused.is_(False),
         VolunteerProfile.skills.op("&")(skill_bit(need.category_id)) != 0,
         VolunteerProfile.availability.op("&")(slot) != 0,
@@ -301,20 +366,244 @@ async def _judge(
     return candidates
 
 
+# SQLite's R*Tree of the volunteers' homes, one point per profile with a place on the map
+# (migration 0006; triggers on `volunteer_profiles` fill it).
+HOMES = table(
+    "volunteer_homes",
+    column("member_id"),
+    column("min_lat"),
+    column("max_lat"),
+    column("min_lon"),
+    column("max_lon"),
+)
+# The search box is a per-cent wider than the circle it covers, so that no rounding (the
+# R*Tree keeps 32-bit floats, earthdistance's box is a cube around a chord) leaves out a
+# home the exact distance keeps.
+BOX_SLACK = 1.01
+EARTHDISTANCE_RADIUS = "earth()"  # earthdistance's own sphere, 6,378,168 m by default
+
+
+def _float(value: float) -> ColumnElement[float]:
+    return literal(value, Float)
+
+
+def _value(name: str, type_: type[Float] | type[Integer] = Float) -> BindParameter:
+    """A value of the need, bound when the statement runs (see `statement_values`)."""
+    return bindparam(name, type_=type_)
+
+
+def _sql_distance(sqlite: bool) -> ColumnElement[float]:
+    """`distance_m` from the need's place to each home, as SQL: the same floating-point
+    operations in the same order (libm's sin, cos, asin, sqrt and pow on both databases),
+    so the bands and ties come out as the brute-force oracle computes them."""
+    per_degree = _float(math.pi / 180)  # what `math.radians` multiplies by
+    latitude = VolunteerProfile.latitude * per_degree
+    dp = (latitude - _value("p1")) / _float(2.0)
+    dl = (VolunteerProfile.longitude - _value("longitude")) * per_degree / _float(2.0)
+    a = func.power(func.sin(dp, type_=Float), 2.0, type_=Float) + _value("cos_p1") * func.cos(
+        latitude, type_=Float
+    ) * func.power(func.sin(dl, type_=Float), 2.0, type_=Float)
+    smaller = func.min if sqlite else func.least
+    root = smaller(_float(1.0), func.sqrt(a, type_=Float), type_=Float)
+    return _float(2.0 * EARTH_RADIUS_M) * func.asin(root, type_=Float)
+
+
+class EligibleQuery:
+    """The one statement of `eligible`, in one database's dialect, for needs with or without
+    a language and an order. Built once per kind (`eligible_statement`); a need's values are
+    bound when it runs (`statement_values`), so SQLAlchemy compiles it once too."""
+
+    def __init__(self, dialect: str, language: bool, order: bool) -> None:
+        self.sqlite, self.language, self.order = dialect == "sqlite", language, order
+        self.distance = _sql_distance(self.sqlite)
+
+    def within(self, radius: ColumnElement[int], *columns: ColumnElement) -> Select:
+        """Everyone eligible closer than `radius` metres, as `_judge` would keep them."""
+        profile = VolunteerProfile
+        minute = _value("minute", Integer)
+        start, end = profile.quiet_start, profile.quiet_end
+        quiet = and_(
+            start.is_not(None),
+            end.is_not(None),
+            start != end,
+            or_(
+                and_(start < end, start <= minute, end > minute),
+                and_(start > end, or_(start <= minute, end > minute)),
+            ),
+        )
+        busy = (
+            select(func.count())
+            .where(Order.volunteer_id == profile.member_id, Order.status.in_(BUSY_STATUSES))
+            .scalar_subquery()
+        )
+        query = (
+            select(*columns)
+            .select_from(profile)
+            .join(Member, Member.id == profile.member_id)
+            .where(
+                of_branches(bindparam("branch_ids", expanding=True)),
+                profile.paused.is_(False),
+                profile.skills.op("&")(_value("skill", BigInteger)) != 0,
+                profile.availability.op("&")(_value("slot", Integer)) != 0,
+                not_(quiet),
+                Member.verified.is_(True),
+                Member.is_volunteer.is_(True),
+                Member.erased_at.is_(None),
+                self._near(radius),
+                self.distance < radius,
+                self.distance <= profile.max_distance_m,
+                profile.member_id.not_in(bindparam("excluded", expanding=True)),
+                ~exists().where(BlockedMember.member_id == profile.member_id),
+                busy < profile.max_open,
+            )
+        )
+        if self.order:
+            query = query.where(
+                ~exists().where(
+                    Nudge.order_id == _value("order_id", Integer),
+                    Nudge.member_id == profile.member_id,
+                )
+            )
+        return query
+
+    def _near(self, radius: ColumnElement[int]) -> ColumnElement[bool]:
+        """The spatial index's box around the need's place, `radius` metres and some slack."""
+        if self.sqlite:
+            # The profiles of the homes in the box, looked up by id: joined instead, SQLite's
+            # planner may scan the branch and look each home up, or build a Bloom filter of
+            # every profile first.
+            dlat = radius * _value("lat_per_m")
+            dlon = radius * _value("lon_per_m")
+            homes = select(HOMES.c.member_id).where(
+                HOMES.c.min_lat <= _value("latitude") + dlat,
+                HOMES.c.max_lat >= _value("latitude") - dlat,
+                HOMES.c.min_lon <= _value("longitude") + dlon,
+                HOMES.c.max_lon >= _value("longitude") - dlon,
+            )
+            return VolunteerProfile.member_id.in_(homes)
+        # An angle on our sphere is the same angle on earthdistance's.
+        scale = text(f"{EARTHDISTANCE_RADIUS} * {BOX_SLACK / EARTH_RADIUS_M!r}")
+        box = func.earth_box(
+            func.ll_to_earth(_value("latitude"), _value("longitude")), radius * scale
+        )
+        return box.op("@>", is_comparison=True)(
+            func.ll_to_earth(VolunteerProfile.latitude, VolunteerProfile.longitude)
+        )
+
+    def speaks(self) -> ColumnElement[bool]:
+        if not self.language:
+            return false()
+        language = bindparam("language", type_=String)
+        spoken = VolunteerProfile.languages
+        if self.sqlite:
+            codes = func.json_each(spoken).table_valued("value")
+            listed = exists().select_from(codes).where(codes.c.value == language)
+        else:
+            listed = cast(spoken, JSONB).has_key(language)
+        return or_(listed, Member.language == language)
+
+    def ranked(self) -> Select:
+        """The best `limit` within the reach: the smallest step of `search_radii` that holds
+        `limit` eligible volunteers (counted no further than that), else the widest."""
+        limit = _value("limit", Integer)
+        steps = search_radii()
+        enough = [
+            (
+                select(func.count())
+                .select_from(
+                    self.within(literal(step), VolunteerProfile.member_id).limit(limit).subquery()
+                )
+                .scalar_subquery()
+                >= limit,
+                step,
+            )
+            for step in steps[:-1]
+        ]
+        reach = select(case(*enough, else_=steps[-1]).label("radius")).cte("reach")
+        profile = VolunteerProfile
+        recent = (
+            select(func.count())
+            .where(
+                Order.volunteer_id == profile.member_id,
+                Order.status.in_(HELPED_STATUSES),
+                Order.created_at >= bindparam("since", type_=UTCDateTime(timezone=True)),
+            )
+            .scalar_subquery()
+            .label("recent")
+        )
+        speaks = self.speaks().label("speaks")
+        rating = case(
+            (profile.rating_count > 0, cast(profile.rating_sum, Float) / profile.rating_count),
+            else_=_float(0.0),
+        ).label("rating")
+        distance = self.distance.label("distance")
+        return (
+            self.within(reach.c.radius, profile.member_id, distance, recent, speaks, rating)
+            .order_by(
+                func.floor(self.distance / _float(BAND_M)),
+                recent,
+                speaks.desc(),
+                rating.desc(),
+                distance,
+                profile.member_id,
+            )
+            .limit(limit)
+        )
+
+
+@functools.cache
+def eligible_statement(dialect: str, language: bool, order: bool) -> Select:
+    return EligibleQuery(dialect, language, order).ranked()
+
+
+def statement_values(need: Need, now: datetime, limit: int) -> dict[str, object]:
+    """The need's values for `eligible_statement`."""
+    time_zone = ZoneInfo(need.time_zone)
+    local_at = need.at.astimezone(time_zone)
+    local_now = now.astimezone(time_zone)
+    p1 = math.radians(need.latitude)
+    lat_per_m = BOX_SLACK / METRES_PER_DEGREE
+    values: dict[str, object] = {
+        "branch_ids": need.branch_ids,
+        "skill": skill_bit(need.category_id),
+        "slot": slot_bit(local_at.weekday(), part_of(local_at.hour)),
+        "minute": local_now.hour * 60 + local_now.minute,
+        "excluded": list(need.excluded),
+        "latitude": need.latitude,
+        "longitude": need.longitude,
+        "p1": p1,
+        "cos_p1": math.cos(p1),
+        "lat_per_m": lat_per_m,
+        "lon_per_m": lat_per_m / max(math.cos(p1), 0.01),
+        "since": now - RECENT,
+        "limit": limit,
+    }
+    if need.language is not None:
+        values["language"] = need.language
+    if need.order_id is not None:
+        values["order_id"] = need.order_id
+    return values
+
+
 async def eligible(
     session: AsyncSession, need: Need, *, now: datetime, limit: int = 20
 ) -> list[Candidate]:
-    """The best `limit` eligible volunteers for the need, best first."""
-    base = _base_query(need)
-    radii = search_radii()
-    for radius in radii:
-        ranges = cell_ranges(need.latitude, need.longitude, radius)
-        query = base.where(or_(*(VolunteerProfile.cell.between(low, high) for low, high in ranges)))
-        rows = (await session.execute(query)).all()
-        candidates = await _judge(session, need, rows, now, radius)
-        if len(candidates) >= limit or radius == radii[-1]:
-            return candidates[:limit]
-    raise AssertionError("unreachable")
+    """The best `limit` eligible volunteers for the need, best first, in one statement."""
+    statement = eligible_statement(
+        session.get_bind().dialect.name, need.language is not None, need.order_id is not None
+    )
+    rows = await session.execute(statement, statement_values(need, now, limit))
+    return [
+        Candidate(
+            row.member_id,
+            round(row.distance),
+            row.recent,
+            bool(row.speaks),
+            row.rating,
+            row.distance,
+        )
+        for row in rows
+    ]
 
 
 async def eligible_brute_force(

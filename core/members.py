@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import catalog, consent, ledger
 from core.db import utcnow
 from core.errors import N_, InvalidInput, NotFound
 from core.languages import LANGUAGES
@@ -116,6 +118,8 @@ async def set_roles(session: AsyncSession, member_id: int, role: str) -> Member:
     member = await get_member(session, member_id)
     member.is_resident = role in (Roles.RESIDENT, Roles.BOTH)
     member.is_volunteer = role in (Roles.VOLUNTEER, Roles.BOTH)
+    await session.flush()
+    await ledger.follow_role(session, member.id)
     return member
 
 
@@ -127,8 +131,10 @@ def normalise_phone(phone: str) -> str:
 
 
 async def set_phone(session: AsyncSession, member_id: int, phone: str) -> Member:
+    """The member shared their own number, asked what it is for: their consent, dated."""
     member = await get_member(session, member_id)
     member.phone = normalise_phone(phone)
+    await consent.record(session, member_id, consent.Detail.PHONE)
     return member
 
 
@@ -155,11 +161,55 @@ async def set_neighbourhood(session: AsyncSession, member_id: int, neighbourhood
     return member
 
 
-async def finish_onboarding(session: AsyncSession, member_id: int) -> Member:
+@dataclass(frozen=True)
+class Joined:
+    member: Member
+    # The welcome hours the branch gave on joining; 0 when it gives none, or gave them already.
+    welcome_minutes: int
+
+
+def welcome_key(platform: str, external_id: str) -> str:
+    """The idempotency key of a person's welcome hours: one grant per person, ever.
+
+    It is derived from the platform identity, not the member id, because erasing an account
+    and signing up again makes a new member. The ledger keeps a digest, not the id: it
+    outlives an erasure only so that the same id, signing up again, can be recognised.
+    """
+    digest = hashlib.sha256(f"{platform}:{external_id}".encode()).hexdigest()[:32]
+    return f"welcome:{digest}"
+
+
+async def grant_welcome_hours(session: AsyncSession, member: Member) -> int:
+    """Credit the branch's welcome hours to a member who just joined, once per person;
+    the minutes given now (0 when the branch gives none, or this person had them)."""
+    if member.branch_id is None:
+        return 0
+    minutes = (await ledger.branch_policy(session, member.branch_id)).welcome_minutes
+    identity = await session.scalar(
+        select(Identity).where(Identity.member_id == member.id).order_by(Identity.id).limit(1)
+    )
+    if not minutes or identity is None:
+        return 0
+    key = welcome_key(identity.platform, identity.external_id)
+    account = await ledger.open_member_account(session, member.id, member.branch_id)
+    try:
+        posting = await ledger.grant(session, account.id, minutes, key=key)
+    except ledger.IdempotencyConflict:
+        # This person had their welcome hours on an account since erased.
+        return 0
+    if posting.replayed:
+        return 0
+    return next(entry.amount for entry in posting.entries if entry.account_id == account.id)
+
+
+async def finish_onboarding(session: AsyncSession, member_id: int) -> Joined:
+    """Mark the member as joined; the first time, the branch's welcome hours come with it."""
     member = await get_member(session, member_id)
-    if member.onboarded_at is None:
-        member.onboarded_at = utcnow()
-    return member
+    if member.onboarded_at is not None:
+        return Joined(member, 0)
+    member.onboarded_at = utcnow()
+    await session.flush()
+    return Joined(member, await grant_welcome_hours(session, member))
 
 
 @dataclass(frozen=True)
@@ -170,6 +220,8 @@ class PersonalData:
     branch: Branch | None
     neighbourhood: Neighbourhood | None
     identities: list[Identity]
+    # For a home shared as a location: the branch's neighbourhood it is near, if any.
+    home_near: Neighbourhood | None = None
 
     def as_dict(self) -> dict[str, Any]:
         m = self.member
@@ -208,7 +260,12 @@ async def personal_data(session: AsyncSession, member_id: int) -> PersonalData:
         if member.neighbourhood_id
         else None
     )
-    return PersonalData(member, branch, area, identities)
+    near = None
+    if area is None and branch is not None and member.home_latitude is not None:
+        near = await catalog.nearest_neighbourhood(
+            session, branch.id, member.home_latitude, member.home_longitude or 0.0
+        )
+    return PersonalData(member, branch, area, identities, near)
 
 
 async def erase_member(session: AsyncSession, member_id: int) -> None:
@@ -222,4 +279,5 @@ async def erase_member(session: AsyncSession, member_id: int) -> None:
     member.neighbourhood_id = None
     member.language = None
     member.erased_at = utcnow()
+    await consent.forget(session, member_id)
     await session.execute(delete(Identity).where(Identity.member_id == member_id))

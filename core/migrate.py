@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.config import PROJECT_ROOT
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Whether autogenerate compares this object with the models: not the spatial index of
+    the volunteers' homes (migration 0006: SQLite's R*Tree and its shadow tables, the GiST
+    index on PostgreSQL), which no model describes."""
+    return not (name or "").startswith(("volunteer_homes", "ix_volunteer_homes"))
 
 
 def alembic_config(database_url: str) -> Config:

@@ -36,6 +36,19 @@ class Branch(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # Matching may ask volunteers of the neighbouring branches (`branch_neighbours`) too.
+    match_neighbours: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Bumped by the database on every update of the row (migration 0014), never by Python.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class BranchNeighbour(SQLModel, table=True):
+    """Two branches next to each other; stored both ways round."""
+
+    __tablename__ = "branch_neighbours"
+
+    branch_id: int = Field(foreign_key="branches.id", primary_key=True)
+    neighbour_id: int = Field(foreign_key="branches.id", primary_key=True)
 
 
 class Neighbourhood(SQLModel, table=True):
@@ -59,6 +72,9 @@ class Member(SQLModel, table=True):
 
     __tablename__ = "members"
 
+    # New members of a branch in a period (core.stats).
+    __table_args__ = (Index("ix_members_branch_created_at", "branch_id", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="", max_length=64)
     language: str | None = Field(default=None, max_length=16)
@@ -74,9 +90,39 @@ class Member(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=300)
     verified: bool = False
     sponsored: bool = False
+    # Coordinators' announcements (broadcasts); one tap in the profile turns them off.
+    announcements: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     onboarded_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     erased_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    # The member agreed that their first name may be thanked on the branch's public screen.
+    thanked_in_public: bool = False
+    # A coordinator of several branches: the one they chose with /branch (None: their home).
+    # A plain id, no foreign key: SQLite would have to rebuild `members` to add one.
+    working_branch_id: int | None = None
+    # Bumped by the database on every update of the row (migration 0014), never by Python.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class MembershipRole(StrEnum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+
+
+class Membership(SQLModel, table=True):
+    """A member's place in a branch besides their home branch (`Member.branch_id`): a
+    second branch where they also help or coordinate. Their one account stays at home."""
+
+    __tablename__ = "memberships"
+
+    __table_args__ = (UniqueConstraint("member_id", "branch_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    branch_id: int = Field(foreign_key="branches.id", index=True)
+    role: str = Field(default=MembershipRole.MEMBER, max_length=16)
+    since: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    added_by_id: int | None = Field(default=None, foreign_key="members.id")
 
 
 class Identity(SQLModel, table=True):
@@ -126,7 +172,11 @@ class Order(SQLModel, table=True):
 
     __tablename__ = "orders"
 
-    __table_args__ = (Index("ix_orders_branch_status", "branch_id", "status"),)
+    __table_args__ = (
+        Index("ix_orders_branch_status", "branch_id", "status"),
+        # A branch's figures for a period (core.stats) read the requests asked in it.
+        Index("ix_orders_branch_created_at", "branch_id", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     branch_id: int = Field(foreign_key="branches.id")
@@ -233,7 +283,8 @@ class VolunteerProfile(SQLModel, table=True):
 
     `skills` has bit `category_id` set per skill; `availability` bit `day * 3 + part`
     (Monday = 0; morning, afternoon, evening). `cell` is the grid cell of the home point
-    (core.matching), the spatial prefilter of matching.
+    (core.matching), the coordinators' wider search; matching reads the spatial index of
+    migration 0006 instead.
     """
 
     __tablename__ = "volunteer_profiles"
@@ -332,6 +383,8 @@ class OutboxStatus(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     BLOCKED = "blocked"
+    # A paused broadcast's message: not claimed until the broadcast resumes.
+    HELD = "held"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -344,13 +397,19 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
 
-    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "not_before"),
+        # The claim's order among the pending rows: a broadcast's backlog is never sorted.
+        Index("ix_outbox_lane", "status", "priority", "not_before", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=128, unique=True)
     member_id: int = Field(foreign_key="members.id", index=True)
     kind: str = Field(max_length=32)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The lane: lower goes first (core.outbox.Priority), so replies never wait behind a broadcast.
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
@@ -370,3 +429,88 @@ class BlockedMember(SQLModel, table=True):
     member_id: int = Field(foreign_key="members.id", primary_key=True)
     platform: str = Field(max_length=16)
     blocked_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class LiveScreen(SQLModel, table=True):
+    """A branch's public screen of aggregate figures, reached by an unguessable token."""
+
+    __tablename__ = "live_screens"
+
+    branch_id: int = Field(foreign_key="branches.id", primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    rotated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class NeedCategory(SQLModel, table=True):
+    """One of a branch's kinds of residents' needs (Qingdao's survey used nine)."""
+
+    __tablename__ = "need_categories"
+
+    __table_args__ = (UniqueConstraint("branch_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branches.id")
+    code: str = Field(max_length=32)
+    names: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    sort_order: int = 0
+
+
+class NeedStatus(StrEnum):
+    OPEN = "open"
+    PLANNED = "planned"
+    DONE = "done"
+    # Folded into another need: its raisers hear about that one from then on.
+    MERGED = "merged"
+
+
+class Need(SQLModel, table=True):
+    """A need a member raised (or a coordinator recorded for a resident at a stall)."""
+
+    __tablename__ = "needs"
+
+    __table_args__ = (Index("ix_needs_branch_status", "branch_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branches.id")
+    category_id: int = Field(foreign_key="need_categories.id")
+    raised_by_id: int = Field(foreign_key="members.id", index=True)
+    recorded_by_id: int | None = Field(default=None, foreign_key="members.id")
+    text: str = Field(default="", max_length=1000)
+    voice_file_id: str | None = Field(default=None, max_length=256)
+    anonymous: bool = False
+    status: str = Field(default=NeedStatus.OPEN, max_length=16)
+    merged_into_id: int | None = Field(default=None, foreign_key="needs.id", index=True)
+    note: str = Field(default="", max_length=500)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Team(SQLModel, table=True):
+    """A volunteer team of a branch, named in each language, with a leader."""
+
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branches.id", index=True)
+    names: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    leader_id: int = Field(foreign_key="members.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_members"
+
+    team_id: int = Field(foreign_key="teams.id", primary_key=True)
+    member_id: int = Field(foreign_key="members.id", primary_key=True, index=True)
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A member who asked for the weekly digest, and the local hour they want it at."""
+
+    __tablename__ = "digest_subscriptions"
+
+    member_id: int = Field(foreign_key="members.id", primary_key=True)
+    local_hour: int = Field(ge=0, le=23)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

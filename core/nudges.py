@@ -15,10 +15,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import matching, outbox
+from core import matching, notices, outbox
 from core.db import utcnow
 from core.models import (
     Member,
+    Membership,
+    MembershipRole,
     Nudge,
     NudgeStatus,
     Order,
@@ -40,6 +42,8 @@ class Rules:
     wave_minutes: int = 10
     max_waves: int = 3
     confirm_days: int = 3
+    # A dispute no coordinator has settled is announced to them again this often.
+    dispute_hours: int = 24
 
 
 @dataclass
@@ -50,6 +54,7 @@ class SweepReport:
     expired: list[int] = field(default_factory=list)
     reminders: int = 0
     unconfirmed: list[int] = field(default_factory=list)
+    disputes_again: list[int] = field(default_factory=list)
 
 
 def _locked(session: AsyncSession, query):
@@ -73,12 +78,16 @@ async def progress_of(session: AsyncSession, order_id: int) -> OrderProgress:
 
 
 async def coordinators(session: AsyncSession, branch_id: int) -> list[int]:
+    """Everyone who coordinates the branch: at home, or by a membership (`core.coordinators`)."""
+    by_membership = select(Membership.member_id).where(
+        Membership.branch_id == branch_id, Membership.role == MembershipRole.COORDINATOR
+    )
     return list(
         await session.scalars(
             select(Member.id)
             .where(
                 Member.is_coordinator.is_(True),
-                Member.branch_id == branch_id,
+                or_(Member.branch_id == branch_id, Member.id.in_(by_membership)),
                 Member.erased_at.is_(None),
             )
             .order_by(Member.id)
@@ -87,7 +96,7 @@ async def coordinators(session: AsyncSession, branch_id: int) -> list[int]:
 
 
 async def tell_parties(
-    session: AsyncSession, order: Order, kind: str, key: str, payload: dict | None = None
+    session: AsyncSession, order: Order, notice: notices.AboutOrder, key: str
 ) -> None:
     """The requester (proxy) and, if someone else, the beneficiary."""
     for member_id in dict.fromkeys((order.requester_id, order.beneficiary_id)):
@@ -95,12 +104,17 @@ async def tell_parties(
             session,
             key=f"{key}:{member_id}",
             member_id=member_id,
-            kind=kind,
-            payload={"order_id": order.id, **(payload or {})},
+            kind=notice.KIND,
+            payload=notice.payload(),
         )
 
 
-async def close_nudges(session: AsyncSession, order: Order, kind: str, now: datetime) -> None:
+async def close_nudges(
+    session: AsyncSession,
+    order: Order,
+    closed: type[notices.NudgeTaken | notices.NudgeClosed],
+    now: datetime,
+) -> None:
     """Nudges still waiting for an answer: closed, and their messages edited to say why."""
     waiting = list(
         await session.scalars(
@@ -108,14 +122,14 @@ async def close_nudges(session: AsyncSession, order: Order, kind: str, now: date
         )
     )
     for nudge in waiting:
-        nudge.status = NudgeStatus.TAKEN if kind == "nudge_taken" else NudgeStatus.CLOSED
+        nudge.status = NudgeStatus.TAKEN if closed is notices.NudgeTaken else NudgeStatus.CLOSED
         nudge.answered_at = now
         await outbox.enqueue(
             session,
-            key=f"{kind}:{nudge.id}",
+            key=f"{closed.KIND}:{nudge.id}",
             member_id=nudge.member_id,
-            kind=kind,
-            payload={"nudge_id": nudge.id},
+            kind=closed.KIND,
+            payload=closed(nudge_id=nudge.id).payload(),
         )
     await session.flush()
 
@@ -149,8 +163,8 @@ async def send_wave(
             session,
             key=f"nudge:{nudge.id}",
             member_id=candidate.member_id,
-            kind="nudge",
-            payload={"nudge_id": nudge.id},
+            kind=notices.Nudged.KIND,
+            payload=notices.Nudged(nudge_id=nudge.id).payload(),
         )
     wave.size = len(chosen)
     progress.waves = number
@@ -162,14 +176,19 @@ async def send_wave(
 async def escalate(
     session: AsyncSession, order: Order, progress: OrderProgress, now: datetime
 ) -> None:
-    await tell_coordinators(session, order, "escalated", f"escalated:{order.id}:{progress.round}")
+    await tell_coordinators(
+        session,
+        order,
+        notices.Escalated(order_id=order.id),
+        f"escalated:{order.id}:{progress.round}",
+    )
     progress.escalated_at = now
     progress.next_wave_at = None
     await session.flush()
 
 
 async def tell_coordinators(
-    session: AsyncSession, order: Order, kind: str, key: str, payload: dict | None = None
+    session: AsyncSession, order: Order, notice: notices.AboutOrder, key: str
 ) -> None:
     """An alert about the order to each coordinator of its branch."""
     for coordinator in await coordinators(session, order.branch_id):
@@ -177,19 +196,45 @@ async def tell_coordinators(
             session,
             key=f"{key}:{coordinator}",
             member_id=coordinator,
-            kind=kind,
-            payload={"order_id": order.id, **(payload or {})},
+            kind=notice.KIND,
+            payload=notice.payload(),
         )
 
 
-async def tell_asker(session: AsyncSession, nudge: Nudge, kind: str) -> None:
+async def close_alerts(session: AsyncSession, order: Order) -> None:
+    """The coordinators' alerts about an expired order lose their buttons ("Find someone",
+    "Cover the cost"): each is edited to say the request has expired."""
+    progress = await progress_of(session, order.id)
+    people = await coordinators(session, order.branch_id)
+    keys = [f"{notices.Kind.NEEDS_SPONSOR}:{order.id}:{c}" for c in people] + [
+        f"{notices.Kind.ESCALATED}:{order.id}:{n}:{c}"
+        for n in range(1, progress.round + 1)
+        for c in people
+    ]
+    alerts = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.member_id).where(OutboxMessage.key.in_(keys))
+    )
+    for alert_id, coordinator in list(alerts):
+        notice = notices.AlertExpired(order_id=order.id, alert_id=alert_id)
+        await outbox.enqueue(
+            session,
+            key=f"{notice.KIND}:{alert_id}",
+            member_id=coordinator,
+            kind=notice.KIND,
+            payload=notice.payload(),
+        )
+
+
+async def tell_asker(
+    session: AsyncSession, nudge: Nudge, answer: type[notices.AskYes | notices.AskNo]
+) -> None:
     """The volunteer's answer ("ask_yes" / "ask_no"), to the coordinator who asked them
     personally, if one did: who asked is in the payload of the nudge's latest message. Keyed
     by that message, so each ask is answered once of each kind, whatever is tapped again."""
     if nudge.outbox_id is None:
         return
     asked = await session.get(OutboxMessage, nudge.outbox_id)
-    asker_id = asked.payload.get(ASKED_BY) if asked is not None else None
+    asker_id = notices.Nudged.read(asked.payload).asked_by if asked is not None else None
     if asker_id is None:
         return
     asker = await session.get(Member, asker_id)
@@ -197,10 +242,10 @@ async def tell_asker(session: AsyncSession, nudge: Nudge, kind: str) -> None:
         return
     await outbox.enqueue(
         session,
-        key=f"{kind}:{asked.id}",
+        key=f"{answer.KIND}:{asked.id}",
         member_id=asker.id,
-        kind=kind,
-        payload={"order_id": nudge.order_id, "nudge_id": nudge.id},
+        kind=answer.KIND,
+        payload=answer(order_id=nudge.order_id, nudge_id=nudge.id).payload(),
     )
 
 
@@ -236,13 +281,20 @@ async def _expire(session: AsyncSession, now: datetime, report: SweepReport, lim
                 key=f"order:{order.id}:expire",
             )
         )
-        await close_nudges(session, order, "nudge_closed", now)
+        await close_nudges(session, order, notices.NudgeClosed, now)
+        await close_alerts(session, order)
         if order.funding == OrderFunding.NEEDS_SPONSOR:
             # Never sent to volunteers: say so, and tell who could have covered it.
-            await tell_parties(session, order, "expired_uncovered", f"expired:{order.id}")
-            await tell_coordinators(session, order, "lapsed_uncovered", f"lapsed:{order.id}")
+            await tell_parties(
+                session, order, notices.ExpiredUncovered(order_id=order.id), f"expired:{order.id}"
+            )
+            await tell_coordinators(
+                session, order, notices.LapsedUncovered(order_id=order.id), f"lapsed:{order.id}"
+            )
         else:
-            await tell_parties(session, order, "expired", f"expired:{order.id}")
+            await tell_parties(
+                session, order, notices.Expired(order_id=order.id), f"expired:{order.id}"
+            )
         report.expired.append(order.id)
 
 
@@ -314,8 +366,8 @@ async def _reminders(session: AsyncSession, now: datetime, report: SweepReport) 
                 session,
                 key=f"remind:{order.id}:{progress.accepts}:{which}:{member_id}",
                 member_id=member_id,
-                kind="reminder",
-                payload={"order_id": order.id, "soon": soon},
+                kind=notices.Reminder.KIND,
+                payload=notices.Reminder(order_id=order.id, soon=soon).payload(),
             )
             report.reminders += 1
         progress.reminded_day = True
@@ -341,10 +393,46 @@ async def _unconfirmed(
         )
     )
     for order, progress in rows:
-        await tell_coordinators(session, order, "unconfirmed", f"unconfirmed:{order.id}")
+        await tell_coordinators(
+            session, order, notices.Unconfirmed(order_id=order.id), f"unconfirmed:{order.id}"
+        )
         progress.coordinator_asked_at = now
         report.unconfirmed.append(order.id)
     await session.flush()
+
+
+async def _unresolved_disputes(
+    session: AsyncSession, now: datetime, rules: Rules, report: SweepReport
+) -> None:
+    """A dispute still open after `dispute_hours` is announced again, once per period:
+    the period's number is in the alerts' keys, so a repeated sweep adds nothing."""
+    period = timedelta(hours=rules.dispute_hours)
+    rows = await session.execute(
+        select(Order, OrderProgress)
+        .join(OrderProgress, OrderProgress.order_id == Order.id)
+        .where(
+            Order.status.in_((OrderStatus.ACCEPTED, OrderStatus.DONE)),
+            OrderProgress.disputed_at <= now - period,
+        )
+        .order_by(Order.id)
+    )
+    for order, progress in list(rows):
+        assert progress.disputed_at is not None
+        times = (now - progress.disputed_at) // period
+        before = await session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.key.like(f"{notices.Kind.DISPUTE}:{order.id}:again{times}:%")
+            )
+        )
+        if before is not None:
+            continue
+        await tell_coordinators(
+            session,
+            order,
+            notices.Dispute(order_id=order.id, by=progress.disputed_by_id, again=times),
+            f"{notices.Kind.DISPUTE}:{order.id}:again{times}",
+        )
+        report.disputes_again.append(order.id)
 
 
 async def sweep(
@@ -362,4 +450,5 @@ async def sweep(
     await _waves(session, now, rules, report, limit)
     await _reminders(session, now, report)
     await _unconfirmed(session, now, rules, report)
+    await _unresolved_disputes(session, now, rules, report)
     return report

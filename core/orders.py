@@ -15,7 +15,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import family, ledger, members, nudges, outbox, schedule
+from core import (
+    consent,
+    coordinators,
+    family,
+    ledger,
+    members,
+    memberships,
+    notices,
+    nudges,
+    outbox,
+    schedule,
+)
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.ledger.tables import LedgerHold
@@ -33,6 +44,8 @@ from core.schedule import When
 
 # The estimates a member picks from: 30 minutes, 1 hour, 2 hours, half a day.
 ESTIMATES: tuple[int, ...] = (30, 60, 120, 240)
+# What a request says until the member (or, by phone, the volunteer) says otherwise.
+DEFAULT_ESTIMATE = 60
 MAX_DESCRIPTION = 1000
 MAX_ADDRESS = 300
 MAX_REASON = 300
@@ -67,10 +80,14 @@ class NoBranch(InvalidInput):
     key = N_("Please finish signing up first: send /start.")
 
 
+class NotInBranch(InvalidInput):
+    key = N_("Please choose one of your branches with the buttons below.")
+
+
 class TooManyOpenOrders(DomainError):
     key = N_(
         "There are already {maximum} open requests. Please wait until one is done, "
-        "or cancel one in “My orders”."
+        "or cancel one in “📋 My requests”."
     )
 
 
@@ -131,6 +148,12 @@ class Place:
         raise PlaceInvalid()
 
 
+def has_home(member: Member) -> bool:
+    """Can help come to the member's home? An address on file, or the area they shared at
+    sign-up: then the volunteer who accepts asks them for the door."""
+    return bool(member.address) or member.home_latitude is not None
+
+
 def clean_description(text: str) -> str:
     description = text.strip()
     if len(description) > MAX_DESCRIPTION:
@@ -160,6 +183,8 @@ class HelpRequest:
     estimated_minutes: int
     description: str = ""
     voice_file_id: str | None = None
+    # Where the help happens, when the beneficiary belongs to several branches; None: home.
+    branch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +241,7 @@ async def _balance(session: AsyncSession, member: Member) -> tuple[int, int]:
     if account is None:
         if member.branch_id is None:
             return 0, 0
-        return 0, await ledger.member_overdraft_limit(session, member.branch_id)
+        return 0, await ledger.overdraft_limit_of(session, member.id, member.branch_id)
     balance = await ledger.balance_of(session, account.id)
     return balance.available, balance.overdraft_limit or 0
 
@@ -314,7 +339,10 @@ async def _prepare(
     beneficiary = await authorise(session, requester_id, beneficiary_id)
     if beneficiary.branch_id is None:
         raise NoBranch()
-    branch = await session.get(Branch, beneficiary.branch_id)
+    branch_id = request.branch_id or beneficiary.branch_id
+    if not await memberships.belongs(session, beneficiary, branch_id):
+        raise NotInBranch()
+    branch = await session.get(Branch, branch_id)
     assert branch is not None
     category = await session.get(Category, request.category_id)
     if category is None:
@@ -325,7 +353,7 @@ async def _prepare(
     place = request.place
     address, latitude, longitude = place.address, place.latitude, place.longitude
     if place.kind == Place.HOME:
-        if not beneficiary.address:
+        if not has_home(beneficiary):
             raise NoHomeAddress()
         address = beneficiary.address
         latitude, longitude = beneficiary.home_latitude, beneficiary.home_longitude
@@ -365,11 +393,13 @@ async def preview(
 
 @dataclass(frozen=True)
 class Start:
-    """What a new request begins with: for whom, where, and their last order to repeat."""
+    """What a new request begins with: for whom, their home branch and every branch they
+    are in (the help may be in any), and their last order to repeat."""
 
     beneficiary: Member
     branch: Branch
     last_order: Order | None
+    branches: list[Branch]
 
 
 async def start_request(
@@ -382,7 +412,12 @@ async def start_request(
         raise NoBranch()
     if await open_count(session, beneficiary.id) >= max_open:
         raise TooManyOpenOrders(maximum=max_open)
-    return Start(beneficiary, branch, await last_order(session, requester_id, beneficiary.id))
+    return Start(
+        beneficiary,
+        branch,
+        await last_order(session, requester_id, beneficiary.id),
+        await memberships.branches_of(session, beneficiary),
+    )
 
 
 @dataclass(frozen=True)
@@ -414,7 +449,7 @@ async def repeat_last(session: AsyncSession, requester_id: int, beneficiary_id: 
     order = await last_order(session, requester_id, beneficiary_id)
     if order is None:
         raise NotFound()
-    minutes = order.estimated_minutes if order.estimated_minutes in ESTIMATES else ESTIMATES[1]
+    minutes = order.estimated_minutes if order.estimated_minutes in ESTIMATES else DEFAULT_ESTIMATE
     return Repeat(
         category_id=order.category_id,
         description=order.description,
@@ -493,12 +528,14 @@ async def place_order(
             session,
             key=f"asked-for-you:{order.id}",
             member_id=order.beneficiary_id,
-            kind="asked_for_you",
-            payload={"order_id": order.id},
+            kind=notices.AskedForYou.KIND,
+            payload=notices.AskedForYou(order_id=order.id).payload(),
         )
     await session.flush()
     if coverage.needs_sponsor:
-        await nudges.tell_coordinators(session, order, "needs_sponsor", f"needs_sponsor:{order.id}")
+        await nudges.tell_coordinators(
+            session, order, notices.NeedsSponsor(order_id=order.id), f"needs_sponsor:{order.id}"
+        )
     return Placed(order, coverage)
 
 
@@ -516,7 +553,7 @@ async def remember_home(session: AsyncSession, *, member_id: int, order_id: int)
         raise NotFound()
     member = await members.get_member(session, member_id)
     member.address = order.address
-    await session.flush()
+    await consent.record(session, member_id, consent.Detail.ADDRESS)
     return member
 
 
@@ -548,17 +585,19 @@ class OrderView:
         return self.order.requester_id != self.order.beneficiary_id
 
 
-def _may_see(order: Order, viewer: Member) -> bool:
-    return viewer.is_coordinator or viewer.id in (
+def _may_see(order: Order, viewer: Member, coordinating: bool) -> bool:
+    """`coordinating`: the viewer coordinates the order's branch (`coordinators.coordinates`);
+    another branch's coordinator is an outsider."""
+    return coordinating or viewer.id in (
         order.requester_id,
         order.beneficiary_id,
         order.volunteer_id,
     )
 
 
-def _shows_address(order: Order, viewer: Member) -> bool:
+def _shows_address(order: Order, viewer: Member, coordinating: bool) -> bool:
     """The exact place: the people who gave it, coordinators, and the accepted volunteer."""
-    if viewer.is_coordinator or viewer.id in (order.requester_id, order.beneficiary_id):
+    if coordinating or viewer.id in (order.requester_id, order.beneficiary_id):
         return True
     return viewer.id == order.volunteer_id and order.status in (
         OrderStatus.ACCEPTED,
@@ -566,9 +605,9 @@ def _shows_address(order: Order, viewer: Member) -> bool:
     )
 
 
-def _may_cancel(order: Order, viewer: Member) -> bool:
+def _may_cancel(order: Order, viewer: Member, coordinating: bool) -> bool:
     return order.status in OPEN_STATUSES and (
-        viewer.is_coordinator or viewer.id in (order.requester_id, order.beneficiary_id)
+        coordinating or viewer.id in (order.requester_id, order.beneficiary_id)
     )
 
 
@@ -578,6 +617,7 @@ async def _view(session: AsyncSession, order: Order, viewer: Member) -> OrderVie
     requester = await session.get(Member, order.requester_id)
     beneficiary = await session.get(Member, order.beneficiary_id)
     volunteer = await session.get(Member, order.volunteer_id) if order.volunteer_id else None
+    coordinating = await coordinators.coordinates(session, viewer, order.branch_id)
     assert category is not None and branch is not None
     assert requester is not None and beneficiary is not None
     return OrderView(
@@ -587,8 +627,8 @@ async def _view(session: AsyncSession, order: Order, viewer: Member) -> OrderVie
         requester,
         beneficiary,
         volunteer,
-        shows_address=_shows_address(order, viewer),
-        can_cancel=_may_cancel(order, viewer),
+        shows_address=_shows_address(order, viewer, coordinating),
+        can_cancel=_may_cancel(order, viewer, coordinating),
     )
 
 
@@ -596,7 +636,9 @@ async def order_view(session: AsyncSession, order_id: int, viewer_id: int) -> Or
     """One order for one viewer; someone with no part in it is told it is not there."""
     viewer = await members.get_member(session, viewer_id)
     order = await session.get(Order, order_id)
-    if order is None or not _may_see(order, viewer):
+    if order is None or not _may_see(
+        order, viewer, await coordinators.coordinates(session, viewer, order.branch_id)
+    ):
         raise NotFound()
     return await _view(session, order, viewer)
 
@@ -670,15 +712,18 @@ async def cancel_order(
 ) -> Cancelled:
     """Cancel an open or accepted order, with a reason, releasing what was held for it.
 
-    The requester, the beneficiary and coordinators may. The same key again, or a cancel of
-    an order already cancelled, changes nothing and says `replayed`.
+    The requester, the beneficiary and the branch's coordinators may. The same key again,
+    or a cancel of an order already cancelled, changes nothing and says `replayed`.
     """
     now = now or utcnow()
     note = reason if reason in CANCEL_REASONS else clean_reason(reason)
     actor = await members.get_member(session, actor_id)
     # Read afresh and locked (PostgreSQL; SQLite has one writer), so one cancel wins.
     order = await session.get(Order, order_id, with_for_update=True, populate_existing=True)
-    if order is None or not _may_see(order, actor):
+    if order is None:
+        raise NotFound()
+    coordinating = await coordinators.coordinates(session, actor, order.branch_id)
+    if not _may_see(order, actor, coordinating):
         raise NotFound()
     done = await session.scalar(select(OrderEvent).where(OrderEvent.key == key))
     if done is not None:
@@ -687,7 +732,7 @@ async def cancel_order(
         return Cancelled(order, done.from_status or OrderStatus.OPEN, replayed=True)
     if order.status == OrderStatus.CANCELLED:
         return Cancelled(order, order.status, replayed=True)
-    if not _may_cancel(order, actor):
+    if not _may_cancel(order, actor, coordinating):
         raise CannotCancel()
     previous = order.status
     order.status = OrderStatus.CANCELLED
@@ -705,15 +750,15 @@ async def cancel_order(
     )
     await session.flush()
     released = await _release_holds(session, order)
-    await nudges.close_nudges(session, order, "nudge_closed", now)
+    await nudges.close_nudges(session, order, notices.NudgeClosed, now)
     for member_id in parties(order):
         if member_id != actor_id:
             await outbox.enqueue(
                 session,
                 key=f"cancelled:{order.id}:{member_id}",
                 member_id=member_id,
-                kind="cancelled",
-                payload={"order_id": order.id, "by": actor_id},
+                kind=notices.Cancelled.KIND,
+                payload=notices.Cancelled(order_id=order.id, by=actor_id).payload(),
             )
     return Cancelled(order, previous, released_holds=released)
 

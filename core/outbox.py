@@ -1,28 +1,45 @@
 """The outbox: messages decided inside a transaction, delivered later by a rate-limited sender.
 
-Enqueueing is idempotent by key. A sender claims due rows with a lease (on PostgreSQL
-`FOR UPDATE SKIP LOCKED`, so several workers share the work); a row whose lease ran out
-(its sender died) is claimed again. Sent rows keep the platform's message id, so a later
-edit ("already taken") finds the message.
+Enqueueing is idempotent by key. A sender reads due rows in their lanes' order and claims
+each one (under a lease) only as its request leaves, then records Telegram's answer; a
+claim whose lease ran out (its sender was killed in between) is settled as sent,
+unconfirmed, not sent again. Sent rows keep the platform's message id, so a later edit
+("already taken") finds the message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import utcnow
 from core.models import BlockedMember, OutboxMessage, OutboxStatus
+from core.notices import Kind
 
-LEASE = timedelta(seconds=60)
+# A claimed message's request and its record take well under this (the sender's calls
+# time out after `bot.sender.TIMEOUT`); a claim older than it belongs to a dead sender.
+LEASE = timedelta(seconds=30)
+# A sent message whose answer was never recorded (see `settle_unconfirmed`).
+UNCONFIRMED = "unconfirmed"
 MAX_ATTEMPTS = 8
 SENT_AS = "sent_as"
+# What a member who blocked the bot must not miss: kept, and summarised once on their return.
+KEPT_FOR_RETURN = (Kind.RECEIPT, Kind.SETTLED)
+
+
+class Priority(IntEnum):
+    """The outbox's lanes: a due message of a lower lane goes first."""
+
+    NOTICE = 0  # replies, nudges, notices: someone is waiting for them
+    BROADCAST = 10  # announcements to many: they fill the room the others leave
 
 
 async def enqueue(
@@ -33,6 +50,7 @@ async def enqueue(
     kind: str,
     payload: dict[str, Any] | None = None,
     not_before: datetime | None = None,
+    priority: Priority = Priority.NOTICE,
 ) -> int | None:
     """Add a message unless one with this key exists; returns the new row's id, else None."""
     values = {
@@ -40,6 +58,7 @@ async def enqueue(
         "member_id": member_id,
         "kind": kind,
         "payload": payload or {},
+        "priority": int(priority),
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "not_before": not_before or utcnow(),
@@ -60,62 +79,84 @@ async def by_key(session: AsyncSession, key: str) -> OutboxMessage | None:
 
 
 @dataclass(frozen=True)
-class Claimed:
+class Due:
+    """A message due now, read but not claimed: it is claimed as it leaves (`claim`)."""
+
     id: int
     member_id: int
     kind: str
     payload: dict[str, Any]
-    attempts: int
+    attempts: int  # before this one
 
 
-def _due(now: datetime):
-    return or_(
-        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now),
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
-    )
-
-
-async def has_due(session: AsyncSession, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return (await session.scalar(select(OutboxMessage.id).where(_due(now)).limit(1))) is not None
-
-
-async def claim(
-    session: AsyncSession, *, limit: int, now: datetime | None = None, lease: timedelta = LEASE
-) -> list[Claimed]:
-    """Take up to `limit` due messages for this worker, oldest first, under a lease."""
+async def due(
+    session: AsyncSession,
+    *,
+    limit: int,
+    priority: Priority | None = None,
+    skip: Collection[int] = (),
+    now: datetime | None = None,
+) -> list[Due]:
+    """Up to `limit` messages due now in the order they go (of one lane, or of all: the
+    lowest lane first), then the oldest, leaving out `skip` (those on their way already)."""
     now = now or utcnow()
     query = (
-        select(OutboxMessage.id)
-        .where(_due(now))
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
-        .limit(limit)
-    )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(query))
-    if not ids:
-        return []
-    rows = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), _due(now))
-        .values(
-            status=OutboxStatus.SENDING,
-            lease_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(
+        select(
             OutboxMessage.id,
             OutboxMessage.member_id,
             OutboxMessage.kind,
             OutboxMessage.payload,
             OutboxMessage.attempts,
         )
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
+        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+    )
+    if priority is not None:
+        query = query.where(OutboxMessage.priority == int(priority))
+    if skip:
+        query = query.where(OutboxMessage.id.not_in(list(skip)))
+    return [Due(*row) for row in await session.execute(query)]
+
+
+async def claim(
+    session: AsyncSession, outbox_id: int, *, now: datetime | None = None, lease: timedelta = LEASE
+) -> bool:
+    """Take a due message as its request is about to leave; False if it is not due any
+    more (taken by another worker, sent, called off or paused meanwhile). Until it is
+    recorded, the claim says that its request may have left (see `settle_unconfirmed`)."""
+    now = now or utcnow()
+    claimed = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before <= now,
+        )
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
-    claimed = [Claimed(*row) for row in rows]
-    claimed.sort(key=lambda c: ids.index(c.id))
-    return claimed
+    return claimed.rowcount == 1
+
+
+async def settle_unconfirmed(session: AsyncSession, now: datetime | None = None) -> list[int]:
+    """Messages claimed by a sender that died before it recorded Telegram's answer (their
+    lease ran out) count as sent, unconfirmed: their request had left, and Telegram
+    carries out a request it received even when the caller is gone, so sending them again
+    would most likely make a duplicate. Returns their ids."""
+    now = now or utcnow()
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+        .values(status=OutboxStatus.SENT, lease_until=None, sent_at=now, error=UNCONFIRMED)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(rows.scalars())
 
 
 async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> None:
@@ -187,6 +228,17 @@ async def throttled(session: AsyncSession, outbox_id: int, *, after: float) -> N
     )
 
 
+async def release(session: AsyncSession, outbox_id: int) -> None:
+    """Give a claimed message back unsent (its sender stopped before its request left):
+    due again at once, and not a failed attempt."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, lease_until=None, attempts=OutboxMessage.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def mark_blocked(
     session: AsyncSession, outbox_id: int, member_id: int, platform: str
 ) -> None:
@@ -209,8 +261,14 @@ async def block(session: AsyncSession, member_id: int, platform: str) -> None:
     )
 
 
+async def mark_away(session: AsyncSession, outbox_id: int) -> None:
+    """Not sent, the member having blocked the bot; kept for the summary on their return."""
+    await _finish(session, outbox_id, status=OutboxStatus.BLOCKED, error="away")
+
+
 async def unblock(session: AsyncSession, member_id: int) -> None:
-    """The member is reachable again (they unblocked the bot, or wrote to it)."""
+    """The member is reachable again (they unblocked the bot, or wrote to it); what they
+    must not miss from the time away comes in one message."""
     if (
         await session.scalar(
             select(BlockedMember.member_id).where(BlockedMember.member_id == member_id)
@@ -218,3 +276,32 @@ async def unblock(session: AsyncSession, member_id: int) -> None:
         is not None
     ):
         await session.execute(delete(BlockedMember).where(BlockedMember.member_id == member_id))
+        await _summarise_missed(session, member_id)
+
+
+async def _summarise_missed(session: AsyncSession, member_id: int) -> None:
+    missed = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.member_id == member_id,
+                OutboxMessage.status == OutboxStatus.BLOCKED,
+                OutboxMessage.kind.in_(KEPT_FOR_RETURN),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+    if not missed:
+        return
+    await enqueue(
+        session,
+        key=f"{Kind.WHILE_AWAY}:{member_id}:{missed[-1]}",
+        member_id=member_id,
+        kind=Kind.WHILE_AWAY,
+        payload={"outbox_ids": missed},
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(missed))
+        .values(status=OutboxStatus.SKIPPED, error="summarised")
+    )

@@ -6,6 +6,9 @@ posting, its memo, the order's category) and with whom (the other member's name,
 community pool or the time bank itself) — and renders them as a chat page, a CSV file for
 a spreadsheet, or a PDF with fonts for Chinese and Korean.
 
+Help the community pool paid for moves nothing in the helped member's account, yet belongs in
+their passbook: it is listed with who helped and for how long, the balance unchanged.
+
 Core has no locale: the renderers take the member's language and a `gettext` for it.
 """
 
@@ -13,21 +16,21 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, members
+from core import ledger, members, pdf_fonts
 from core.catalog import localized
 from core.db import utcnow
 from core.errors import N_, InvalidInput
 from core.ledger import AccountKind, PassbookLine, PostingKind
-from core.models import Branch, Category, Member, Order
+from core.models import Branch, Category, Member, Order, OrderEvent, OrderFunding, OrderStatus
 
 Gettext = Callable[[str], str]
 
@@ -99,14 +102,27 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolHelp:
+    """Help the member received that the community pool paid for."""
+
+    at: datetime
+    minutes: int
+    helper: str  # "" when the volunteer's account was erased
+    category: dict[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class PassbookView:
-    """One page of the passbook in chat. Pages after the first count from `anchor`."""
+    """One page of the passbook in chat. Pages after the first count from `anchor`.
+    The first page also lists the latest help the pool paid for (`pool_help_total` in all)."""
 
     summary: Summary
     lines: tuple[StatementLine, ...]
     page: int
     anchor: str  # the ledger cursor where page 1 starts, "" when everything fits on page 0
     has_more: bool
+    pool_help: tuple[PoolHelp, ...] = ()
+    pool_help_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,7 @@ class Statement:
     summary: Summary
     lines: tuple[StatementLine, ...]
     truncated: bool
+    pool_help: tuple[PoolHelp, ...] = ()
 
 
 class _Names:
@@ -153,6 +170,43 @@ class _Names:
             category=await self.category(line.order_id),
             parties=tuple([await self.party(other) for other in line.counterparties]),
         )
+
+
+async def _pool_help(
+    session: AsyncSession, member_id: int, limit: int
+) -> tuple[tuple[PoolHelp, ...], int]:
+    """The latest `limit` confirmed helps paid by the pool for the member, newest first,
+    and how many there are in all."""
+    paid_by_pool = (
+        Order.beneficiary_id == member_id,
+        Order.funding == OrderFunding.POOL,
+        Order.status == OrderStatus.CONFIRMED,
+    )
+    total = await session.scalar(select(func.count()).select_from(Order).where(*paid_by_pool))
+    confirmed_at = (
+        select(func.max(OrderEvent.at))
+        .where(OrderEvent.order_id == Order.id, OrderEvent.to_status == OrderStatus.CONFIRMED)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Order, Member, Category, confirmed_at)
+        .join(Member, Member.id == Order.volunteer_id, isouter=True)
+        .join(Category, Category.id == Order.category_id, isouter=True)
+        .where(*paid_by_pool)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    helps = [
+        PoolHelp(
+            at=at or order.updated_at,
+            minutes=order.actual_minutes or order.estimated_minutes,
+            helper=helper.name if helper is not None and helper.erased_at is None else "",
+            category=dict(category.names) if category is not None else None,
+        )
+        for order, helper, category, at in rows
+    ]
+    helps.sort(key=lambda help_: help_.at, reverse=True)
+    return tuple(helps), total or 0
 
 
 async def _time_zone(session: AsyncSession, member: Member) -> str:
@@ -229,10 +283,13 @@ async def passbook_view(
     member = await members.get_member(session, member_id)
     account = await ledger.find_member_account(session, member_id)
     summary = await _summary(session, member, account.id if account else None, now or utcnow())
+    pool_help, pool_total = ((), 0)
+    if page == 0:
+        pool_help, pool_total = await _pool_help(session, member_id, page_size)
     if account is None:
         if page != 0:
             raise PageGone()
-        return PassbookView(summary, (), 0, "", False)
+        return PassbookView(summary, (), 0, "", False, pool_help, pool_total)
     if not 0 <= page <= MAX_PAGE:
         raise PageGone()
     if page == 0:
@@ -246,7 +303,7 @@ async def passbook_view(
         has_more = shown.next_cursor is not None
     names = _Names(session)
     lines = tuple([await names.line(line) for line in shown.lines])
-    return PassbookView(summary, lines, page, anchor, has_more)
+    return PassbookView(summary, lines, page, anchor, has_more, pool_help, pool_total)
 
 
 async def statement(
@@ -256,8 +313,9 @@ async def statement(
     member = await members.get_member(session, member_id)
     account = await ledger.find_member_account(session, member_id)
     summary = await _summary(session, member, account.id if account else None, now or utcnow())
+    pool_help, _total = await _pool_help(session, member_id, MAX_EXPORT_LINES)
     if account is None:
-        return Statement(summary, (), False)
+        return Statement(summary, (), False, pool_help)
     names = _Names(session)
     lines: list[StatementLine] = []
     cursor: str | None = None
@@ -267,7 +325,7 @@ async def statement(
         cursor = page.next_cursor
         if cursor is None:
             break
-    return Statement(summary, tuple(lines[:MAX_EXPORT_LINES]), cursor is not None)
+    return Statement(summary, tuple(lines[:MAX_EXPORT_LINES]), cursor is not None, pool_help)
 
 
 # ---------------------------------------------------------------- words for an entry
@@ -314,12 +372,58 @@ def with_whom(line: StatementLine, gettext: Gettext) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
-def entry_date(line: StatementLine, time_zone: str, language: str) -> str:
-    return format_skeleton("yMMMd", line.at.astimezone(ZoneInfo(time_zone)), locale=language)
+def pool_help_what(help_: PoolHelp, language: str, gettext: Gettext) -> str:
+    words = [gettext("Help received")]
+    if help_.category:
+        words.append(localized(help_.category, language))
+    words.append(
+        gettext("{duration}, paid by the community pool").format(
+            duration=duration(help_.minutes, gettext)
+        )
+    )
+    return " · ".join(words)
 
 
-def _local_stamp(line: StatementLine, time_zone: str) -> str:
-    return line.at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+def pool_help_whom(help_: PoolHelp, gettext: Gettext) -> str:
+    return help_.helper or gettext("a former member")
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    at: datetime
+    what: str
+    whom: str
+    amount: int
+    balance_after: int
+
+
+def _rows(statement_: Statement, language: str, gettext: Gettext) -> list[_Row]:
+    """The ledger's entries and the help the pool paid for, newest first; a pool-paid help
+    moves nothing, so its balance is the one the entry before it left."""
+    rows = [
+        _Row(line.at, what_for(line, language, gettext), with_whom(line, gettext),
+             line.amount, line.balance_after)
+        for line in statement_.lines
+    ]  # fmt: skip
+    for help_ in statement_.pool_help:
+        before = next((line for line in statement_.lines if line.at <= help_.at), None)
+        balance = before.balance_after if before is not None else 0
+        what, whom = pool_help_what(help_, language, gettext), pool_help_whom(help_, gettext)
+        rows.append(_Row(help_.at, what, whom, 0, balance))
+    rows.sort(key=lambda row: row.at, reverse=True)
+    return rows
+
+
+def _local_stamp(at: datetime, time_zone: str) -> str:
+    return at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _date(at: datetime, time_zone: str, language: str) -> str:
+    return format_skeleton("yMMMd", at.astimezone(ZoneInfo(time_zone)), locale=language)
+
+
+def entry_date(line: StatementLine | PoolHelp, time_zone: str, language: str) -> str:
+    return _date(line.at, time_zone, language)
 
 
 # ---------------------------------------------------------------- CSV
@@ -335,100 +439,37 @@ def render_csv(statement_: Statement, language: str, gettext: Gettext) -> bytes:
         gettext("Amount"), gettext("Balance after"),
     ])  # fmt: skip
     time_zone = statement_.summary.time_zone
-    for line in statement_.lines:
+    for row in _rows(statement_, language, gettext):
         writer.writerow([
-            _local_stamp(line, time_zone),
-            what_for(line, language, gettext),
-            with_whom(line, gettext),
-            line.amount,
-            line.balance_after,
-            signed_duration(line.amount, gettext),
-            duration(line.balance_after, gettext),
+            _local_stamp(row.at, time_zone),
+            row.what,
+            row.whom,
+            row.amount,
+            row.balance_after,
+            signed_duration(row.amount, gettext),
+            duration(row.balance_after, gettext),
         ])  # fmt: skip
     return out.getvalue().encode("utf-8-sig")
 
 
 # ---------------------------------------------------------------- PDF
 
-CHINESE_FONT = "STSong-Light"
-KOREAN_FONT = "HYGothic-Medium"
-LATIN_FONT = "Helvetica"
-LATIN_BOLD = "Helvetica-Bold"
-_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
-_HAN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
-_fonts_registered = False
-
-
-def _register_fonts() -> None:
-    global _fonts_registered
-    if _fonts_registered:
-        return
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    for name in (CHINESE_FONT, KOREAN_FONT):
-        pdfmetrics.registerFont(UnicodeCIDFont(name))
-    _fonts_registered = True
-
-
-def font_for(text: str) -> str:
-    """The font that has the text's script: Korean, Chinese, or (plain Latin) Helvetica."""
-    if _HANGUL.search(text):
-        return KOREAN_FONT
-    if _HAN.search(text):
-        # Even in a Korean statement: the Korean font lacks simplified Chinese characters.
-        return CHINESE_FONT
-    return LATIN_FONT
-
-
-def _pdf_safe(text: str) -> str:
-    """The standard Latin fonts have no true minus sign."""
-    return text.replace("−", "-")
-
 
 def render_pdf(
     statement_: Statement, language: str, gettext: Gettext, *, generated_at: datetime
 ) -> bytes:
-    """An A4 statement in the member's language: the summary, then every entry."""
-    from xml.sax.saxutils import escape
-
+    """An A4 statement in the member's language: the summary, then every entry. Its fonts
+    are embedded when the system has a CJK font (see core.pdf_fonts)."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Spacer, Table, TableStyle
 
-    _register_fonts()
+    from core.pdf_pages import Typeset
+
     summary = statement_.summary
     time_zone = summary.time_zone
-
-    def para(text: str, size: float = 9, *, bold: bool = False, align: int = 0) -> Paragraph:
-        text = _pdf_safe(text)
-        font = font_for(text)
-        if bold and font == LATIN_FONT:
-            font = LATIN_BOLD
-        style = ParagraphStyle(
-            "cell",
-            fontName=font,
-            fontSize=size,
-            leading=size * 1.35,
-            alignment=align,
-            wordWrap="CJK" if font != LATIN_FONT else None,
-        )
-        return Paragraph(escape(text), style)
-
     title = gettext("Time bank passbook")
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=title,
-        author=summary.member_name,
-    )
     local_now = generated_at.astimezone(ZoneInfo(time_zone))
     generated = format_skeleton("yMMMd", local_now, locale=language)
     facts = [
@@ -437,52 +478,77 @@ def render_pdf(
         (gettext("Earned this year"), duration(summary.earned_this_year, gettext)),
         (gettext("Spent this year"), duration(summary.spent_this_year, gettext)),
     ]
+    header = [
+        gettext(text) for text in ("Date", "What for", "With whom", "Amount", "Balance after")
+    ]
+    rows = [
+        [_date(row.at, time_zone, language), row.what, row.whom,
+         signed_duration(row.amount, gettext), duration(row.balance_after, gettext)]
+        for row in _rows(statement_, language, gettext)
+    ]  # fmt: skip
+    notes = [
+        as_of := gettext("As of {date}").format(date=generated),
+        no_entries := gettext("No entries yet."),
+        only_latest := gettext("Only the latest entries are shown."),
+    ]
+    fonts = pdf_fonts.document_fonts(
+        language,
+        [title, summary.member_name, *notes, *header]
+        + [text for pair in facts for text in pair]
+        + [text for row in rows for text in row],
+    )
+
+    typeset = Typeset(fonts, size=9)
+    para, cell_font = typeset.para, typeset.cell_font
+
+    def widest(texts: list[str], *, bold: bool = False) -> float:
+        """The width the longest text takes, with the cell's padding."""
+        shown = [fonts.shown(text) for text in texts]
+        return 12 + max(stringWidth(text, fonts.font(text, bold=bold), 9) for text in shown)
+
+    buffer = io.BytesIO()
+    doc = typeset.document(buffer, title=title, author=summary.member_name)
     story: list = [
         para(title, 16, bold=True),
         Spacer(1, 2 * mm),
         para(summary.member_name, 12),
-        para(gettext("As of {date}").format(date=generated), 9),
+        para(as_of, 9),
         Spacer(1, 4 * mm),
-        Table(
-            [[para(label), para(value, bold=True)] for label, value in facts],
-            colWidths=[70 * mm, 50 * mm],
-            hAlign="LEFT",
-        ),
+        typeset.facts(facts, label_width=70 * mm),
         Spacer(1, 6 * mm),
     ]
-    header = [
-        para(gettext(text), 9, bold=True)
-        for text in ("Date", "What for", "With whom", "Amount", "Balance after")
-    ]
-    rows = [header]
-    for line in statement_.lines:
-        rows.append([
-            para(entry_date(line, time_zone, language)),
-            para(what_for(line, language, gettext)),
-            para(with_whom(line, gettext)),
-            para(signed_duration(line.amount, gettext), align=2),
-            para(duration(line.balance_after, gettext), align=2),
-        ])  # fmt: skip
-    if not statement_.lines:
-        story.append(para(gettext("No entries yet.")))
+    if not rows:
+        story.append(para(no_entries))
     else:
+        # Dates and amounts never wrap; what is left goes to "what for" and "with whom".
+        fixed = [
+            widest([header[0]] + [row[0] for row in rows], bold=True),
+            widest([header[3]] + [row[3] for row in rows], bold=True),
+            widest([header[4]] + [row[4] for row in rows], bold=True),
+        ]
+        rest = max(doc.width - sum(fixed), 60 * mm)
+        widths = [fixed[0], rest * 0.6, rest * 0.4, fixed[1], fixed[2]]
         table = Table(
-            rows,
-            colWidths=[28 * mm, 58 * mm, 38 * mm, 28 * mm, 28 * mm],
+            [[para(text, bold=True, align=2 if column > 2 else 0)
+              for column, text in enumerate(header)]]
+            + [[para(row[0]), para(row[1]), para(row[2]),
+                para(row[3], align=2), para(row[4], align=2)] for row in rows],
+            colWidths=widths,
             repeatRows=1,
-        )
+        )  # fmt: skip
         table.setStyle(
             TableStyle(
                 [
                     ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
                     ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    cell_font,
                 ]
             )
         )
         story.append(table)
     if statement_.truncated:
-        story += [Spacer(1, 3 * mm), para(gettext("Only the latest entries are shown."))]
+        story += [Spacer(1, 3 * mm), para(only_latest)]
     doc.build(story)
     return buffer.getvalue()
 

@@ -14,8 +14,10 @@ from core.models import ProcessedUpdate
 KEEP = timedelta(days=2)
 
 
-async def forget_old_updates(session: AsyncSession, now: datetime | None = None) -> int:
+async def forget_old_updates(
+    session: AsyncSession, now: datetime | None = None, *, keep: timedelta = KEEP
+) -> int:
     result = await session.execute(
-        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < (now or utcnow()) - KEEP)
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < (now or utcnow()) - keep)
     )
     return result.rowcount or 0

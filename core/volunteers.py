@@ -1,5 +1,9 @@
 """A volunteer's profile: skills, availability, quiet hours, distance, languages, pause;
-and the coordinator's "verified" mark. Only verified, unpaused volunteers are nudged."""
+and the coordinator's "verified" mark. Only verified, unpaused volunteers are nudged.
+
+A member becomes a volunteer at sign-up or later from the volunteering menu; either way
+the branch's coordinators hear that someone waits to be verified, and the volunteer
+hears when they are."""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import members
+from core import coordinators, members, notices, nudges, outbox
+from core.coordinators import CoordinatorOnly
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.languages import LANGUAGES
-from core.matching import PARTS, cell_of, skill_bit, slot_bit
+from core.matching import DISTANCES_M, PARTS, cell_of, skill_bit, slot_bit
 from core.models import Category, Member, VolunteerProfile
 
-DISTANCES_M: tuple[int, ...] = (500, 1000, 2000, 5000)
 # Quiet hours offered as buttons: (start, end) in minutes after local midnight.
 QUIET_CHOICES: dict[str, tuple[int | None, int | None]] = {
     "none": (None, None),
@@ -24,15 +28,14 @@ QUIET_CHOICES: dict[str, tuple[int | None, int | None]] = {
     "evening": (19 * 60, 9 * 60),
 }
 DAYS = 7  # Monday first, as `datetime.weekday()` counts them in the branch's time zone
+# The outbox notices: to a coordinator, someone waits to be verified; to them, they are.
+VERIFY_ASKED = notices.VerifyAsked.KIND
+VERIFIED = notices.Verified.KIND
 EVERY_SLOT = sum(slot_bit(day, part) for day in range(DAYS) for part in range(len(PARTS)))
 
 
-class CoordinatorOnly(DomainError):
-    key = N_("Only a coordinator can do that.")
-
-
 class NotAVolunteer(DomainError):
-    key = N_("This is for volunteers. You can become one in “👤 My details”.")
+    key = N_("This is for volunteers. Tap “🤝 Volunteering” to become one.")
 
 
 class LastLanguage(DomainError):
@@ -175,13 +178,6 @@ async def set_paused(session: AsyncSession, member_id: int, paused: bool) -> Vol
     return row
 
 
-async def _coordinator(session: AsyncSession, member_id: int) -> Member:
-    coordinator = await members.get_member(session, member_id)
-    if not coordinator.is_coordinator:
-        raise CoordinatorOnly()
-    return coordinator
-
-
 @dataclass(frozen=True)
 class Unverified:
     member_id: int
@@ -189,15 +185,15 @@ class Unverified:
 
 
 async def awaiting_verification(session: AsyncSession, coordinator_id: int) -> list[Unverified]:
-    """Volunteers of the coordinator's branch not yet verified, oldest first."""
-    coordinator = await _coordinator(session, coordinator_id)
+    """Volunteers of the branch the coordinator works in, not yet verified, oldest first."""
+    _coordinator, branch_id = await coordinators.working_branch(session, coordinator_id)
     rows = await session.execute(
         select(Member.id, Member.name)
         .where(
             Member.is_volunteer.is_(True),
             Member.verified.is_(False),
             Member.erased_at.is_(None),
-            Member.branch_id == coordinator.branch_id,
+            Member.branch_id == branch_id,
         )
         .order_by(Member.created_at, Member.id)
         .limit(20)
@@ -205,11 +201,51 @@ async def awaiting_verification(session: AsyncSession, coordinator_id: int) -> l
     return [Unverified(*row) for row in rows]
 
 
+async def ask_for_verification(session: AsyncSession, member_id: int) -> int:
+    """Tell the branch's coordinators (once each) that this volunteer waits to be verified;
+    returns how many were told. Nothing to tell for a verified member or a non-volunteer."""
+    member = await members.get_member(session, member_id)
+    if not member.is_volunteer or member.verified or member.branch_id is None:
+        return 0
+    told = 0
+    for coordinator_id in await nudges.coordinators(session, member.branch_id):
+        if coordinator_id == member_id:
+            continue
+        await outbox.enqueue(
+            session,
+            key=f"verify_asked:{member_id}:{coordinator_id}",
+            member_id=coordinator_id,
+            kind=VERIFY_ASKED,
+            payload=notices.VerifyAsked(volunteer_id=member_id).payload(),
+        )
+        told += 1
+    return told
+
+
+async def become_volunteer(session: AsyncSession, member_id: int) -> VolunteerProfile:
+    """A member who signed up for help volunteers too: a profile with the defaults, and
+    the coordinators asked to verify them. Again: no change."""
+    member = await members.get_member(session, member_id)
+    member.is_volunteer = True
+    row = await profile(session, member_id)
+    await ask_for_verification(session, member_id)
+    return row
+
+
 async def verify(session: AsyncSession, coordinator_id: int, member_id: int) -> Member:
-    """Mark a volunteer verified (again: no change). Coordinators of the same branch only."""
-    coordinator = await _coordinator(session, coordinator_id)
+    """Mark a volunteer verified (again: no change). Coordinators of the volunteer's home
+    branch only: that is where they signed up and are known."""
+    coordinator = await members.get_member(session, coordinator_id)
+    if not coordinator.is_coordinator:
+        raise CoordinatorOnly()
     volunteer = await members.get_member(session, member_id)
-    if not volunteer.is_volunteer or volunteer.branch_id != coordinator.branch_id:
+    if not volunteer.is_volunteer or not await coordinators.coordinates(
+        session, coordinator, volunteer.branch_id
+    ):
         raise NotFound()
-    volunteer.verified = True
+    if not volunteer.verified:
+        volunteer.verified = True
+        await outbox.enqueue(
+            session, key=f"verified:{member_id}", member_id=member_id, kind=VERIFIED
+        )
     return volunteer

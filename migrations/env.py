@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 import core.tables  # noqa: F401  (registers every table on the metadata)
 from core.config import load_settings
 from core.db import create_engine
+from core.migrate import include_name
 
 target_metadata = SQLModel.metadata
 
@@ -25,6 +26,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -20,6 +20,7 @@ from .errors import ApiError, ControlError
 from .faults import fault_from_spec
 from .ratelimit import RateLimits
 from .state import Bot, Notifier, User
+from .webapp import launch_url, sign_init_data
 
 if TYPE_CHECKING:
     from .server import SandboxServer
@@ -74,9 +75,11 @@ class ControlApi:
             p("/sandbox/chats/{chat_id}/location", self._wrap(self.send_location)),
             p("/sandbox/chats/{chat_id}/voice", self._wrap(self.send_voice)),
             p("/sandbox/chats/{chat_id}/sticker", self._wrap(self.send_sticker)),
+            p("/sandbox/chats/{chat_id}/edit", self._wrap(self.edit_text)),
             p("/sandbox/chats/{chat_id}/photo", self._wrap(self.send_photo)),
             p("/sandbox/chats/{chat_id}/document", self._wrap(self.send_document)),
             p("/sandbox/chats/{chat_id}/press", self._wrap(self.press)),
+            p("/sandbox/chats/{chat_id}/web_app", self._wrap(self.open_web_app)),
             p("/sandbox/chats/{chat_id}/block", self._wrap(self.block)),
             p("/sandbox/chats/{chat_id}/unblock", self._wrap(self.unblock)),
             g("/sandbox/callbacks/{query_id}", self._wrap(self.callback_answer)),
@@ -84,6 +87,8 @@ class ControlApi:
             g("/sandbox/faults", self._wrap(self.list_faults)),
             p("/sandbox/faults", self._wrap(self.add_fault)),
             d("/sandbox/faults", self._wrap(self.clear_faults)),
+            g("/sandbox/api_errors", self._wrap(self.list_api_errors)),
+            g("/sandbox/api_calls", self._wrap(self.count_api_calls)),
             g("/sandbox/rate_limits", self._wrap(self.get_rate_limits)),
             web.put("/sandbox/rate_limits", self._wrap(self.set_rate_limits)),
             p("/sandbox/rate_limits", self._wrap(self.set_rate_limits)),
@@ -337,6 +342,14 @@ class ControlApi:
             ),
         )
 
+    async def edit_text(self, request: web.Request) -> web.Response:
+        return await self._act(
+            request,
+            lambda bot, user, body: self.server.actions.edit_text(
+                bot, user, int(body.get("message_id") or 0), body.get("text")
+            ),
+        )
+
     async def send_sticker(self, request: web.Request) -> web.Response:
         return await self._act(
             request,
@@ -384,6 +397,20 @@ class ControlApi:
             return self.server.actions.press(bot, user, message_id, data, forged=forged)
 
         return await self._act(request, action)
+
+    async def open_web_app(self, request: web.Request) -> web.Response:
+        """The URL a web_app button opens for this user, with initData signed by the bot."""
+        user = self._user(request)
+        body = await self._body(request)
+        bot = self._bot(request, body)
+        url = body.get("url")
+        if not isinstance(url, str):
+            raise ControlError(400, "url is required")
+        try:
+            opened = launch_url(url, sign_init_data(bot.token, user.api()))
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        return ok({"url": opened})
 
     async def block(self, request: web.Request) -> web.Response:
         return await self._act(
@@ -446,6 +473,12 @@ class ControlApi:
         return await self._events(request, chat_id=None)
 
     # ------------------------------------------------------------------ faults & limits
+    async def list_api_errors(self, request: web.Request) -> web.Response:
+        return ok({"api_errors": list(self.server.api_errors)})
+
+    async def count_api_calls(self, request: web.Request) -> web.Response:
+        return ok({"api_calls": dict(self.server.api_calls)})
+
     async def list_faults(self, request: web.Request) -> web.Response:
         return ok({"faults": self.server.faults.list()})
 
@@ -491,6 +524,7 @@ class ControlApi:
                 "personas": self.server.demo_personas,
                 "languages": self.server.demo_languages,
                 "language_command": self.server.language_command,
+                "guide": self.server.demo_guide,
                 "bot": None if bot is None else {"username": bot.username, "id": bot.id,
                                                   "first_name": bot.first_name},
             }

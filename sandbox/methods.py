@@ -735,14 +735,7 @@ class BotApi:
 
     async def m_sendLocation(self, bot: Bot, params: Params) -> Any:
         chat, user = self._chat(bot, params)
-        latitude = params.float("latitude")
-        longitude = params.float("longitude")
-        if latitude is None:
-            raise bad_request("latitude is empty")
-        if longitude is None:
-            raise bad_request("longitude is empty")
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise bad_request("wrong location specified")
+        latitude, longitude = _point(params)
         markup = self._markup(params)
         reply_to = self._reply_to(chat, params)
         location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
@@ -752,6 +745,30 @@ class BotApi:
         return self._post_bot_message(
             bot, chat, user, kind="location", body={"location": location}, markup=markup,
             raw_text=None, parse_mode=None, reply_to=reply_to,
+        )
+
+    async def m_sendVenue(self, bot: Bot, params: Params) -> Any:
+        """A venue is a location with a title and an address, both plain text and required;
+        the message carries it as `venue` and its point as `location` too, as Telegram's does."""
+        chat, user = self._chat(bot, params)
+        latitude, longitude = _point(params)
+        title = (params.str("title") or "").strip()
+        address = (params.str("address") or "").strip()
+        if not title:
+            raise bad_request("venue title is empty")
+        if not address:
+            raise bad_request("venue address is empty")
+        markup = self._markup(params)
+        reply_to = self._reply_to(chat, params)
+        location = {"latitude": latitude, "longitude": longitude}
+        venue: dict[str, Any] = {"location": location, "title": title, "address": address}
+        for kind in ("foursquare", "google_place"):
+            for optional in (f"{kind}_id", f"{kind}_type"):
+                if params.str(optional):
+                    venue[optional] = params.str(optional)
+        return self._post_bot_message(
+            bot, chat, user, kind="venue", body={"venue": venue, "location": location},
+            markup=markup, raw_text=None, parse_mode=None, reply_to=reply_to,
         )
 
     async def m_sendContact(self, bot: Bot, params: Params) -> Any:
@@ -1014,3 +1031,16 @@ def _valid_entity(entity: Any) -> bool:
         and entity["offset"] >= 0
         and entity["length"] > 0
     )
+
+
+def _point(params: Params) -> tuple[float, float]:
+    """The latitude and longitude of a location or venue, refused as Telegram refuses them."""
+    latitude = params.float("latitude")
+    longitude = params.float("longitude")
+    if latitude is None:
+        raise bad_request("latitude is empty")
+    if longitude is None:
+        raise bad_request("longitude is empty")
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise bad_request("wrong location specified")
+    return latitude, longitude

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -10,6 +11,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +97,7 @@ class SandboxServer:
         demo_personas: list[dict[str, Any]] | None = None,
         demo_languages: list[dict[str, str]] | None = None,
         language_command: str | None = None,
+        demo_guide: dict[str, Any] | None = None,
         web_page: bool = True,
         save_delay: float = 0.25,
     ) -> None:
@@ -109,11 +112,16 @@ class SandboxServer:
         self.webhooks = WebhookDelivery(self.api)
         self.actions = UserActions(self.api)
         self.faults = FaultInjector()
+        # Calls the server itself refused (not injected faults): what a test asserts is empty.
+        self.api_errors: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
+        self.api_calls: collections.Counter[str] = collections.Counter()
         self.control = ControlApi(self)
         self.state_file = Path(state_file) if state_file else None
         self.demo_personas = demo_personas if demo_personas is not None else DEFAULT_PERSONAS
         self.demo_languages = demo_languages if demo_languages is not None else DEFAULT_LANGUAGES
         self.language_command = language_command
+        # What the page suggests trying: {"steps": [{"persona": key, "text": {lang: text}}]}.
+        self.demo_guide = demo_guide
         self.web_page = web_page
         self.save_delay = save_delay
         self._initial_bots = list(bots)
@@ -336,6 +344,7 @@ class SandboxServer:
             handler = self.api.methods.get(name)
             if handler is None:
                 raise ApiError(404, "Not Found")
+            self.api_calls[name] += 1
             params = await read_request_params(request)
             faults = self.faults.take(name)
             for fault in faults:
@@ -351,6 +360,14 @@ class SandboxServer:
                 return self._fail(request, after)
             return self._json({"ok": True, "result": result})
         except ApiError as exc:
+            self.api_errors.append(
+                {
+                    "method": request.match_info.get("method", ""),
+                    "error_code": exc.code,
+                    "description": exc.payload().get("description"),
+                    "time": time.time(),
+                }
+            )
             return self._json(exc.payload(), status=exc.code)
         except asyncio.CancelledError:
             raise

@@ -535,7 +535,7 @@ def message_transcript(message: Message, chat: Chat, state: SandboxState) -> dic
         "edits": message.edits,
         "deleted": message.deleted,
     }
-    for key in ("contact", "location", "voice", "sticker", "document"):
+    for key in ("contact", "location", "venue", "voice", "sticker", "document"):
         if key in api:
             entry[key] = api[key]
     if "photo" in api:

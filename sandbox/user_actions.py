@@ -91,6 +91,29 @@ class UserActions:
         ) else "text"
         return self._post(bot, user, kind=kind, body=body, reply_to_message_id=reply_to_message_id)
 
+    def edit_text(self, bot: Bot, user: User, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits a text message of theirs: an ``edited_message`` update."""
+        chat = self._open_chat(bot, user)
+        message = chat.get(message_id)
+        if message is None or message.sender != "user" or "text" not in message.api:
+            raise ControlError(404, f"no text message {message_id} of the user in this chat")
+        if not isinstance(text, str) or not text.strip():
+            raise ControlError(400, "text must be a non-empty string")
+        plain, entities = format_text(text, None)
+        if len(plain) > MAX_USER_TEXT:
+            raise ControlError(400, "a user message is at most 4096 characters")
+        message.api["text"] = plain
+        message.api["edit_date"] = now_ts()
+        message.api.pop("entities", None)
+        if entities:
+            message.api["entities"] = entities
+        message.raw_text = plain
+        update_id = self.api.enqueue_update(bot, "edited_message", dict(message.api))
+        event = self.state.emit("edit", bot_id=bot.id, chat_id=user.id, by="user", message=None)
+        entry = message_transcript(message, chat, self.state)
+        event["message"] = entry
+        return {"message": entry, "update_id": update_id, "seq": event["seq"]}
+
     def send_command(self, bot: Bot, user: User, command: str) -> dict[str, Any]:
         if not isinstance(command, str) or not command.strip():
             raise ControlError(400, "command must be a non-empty string")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 import core.tables  # noqa: F401  (every table, for emptying)
+import tests.profiles  # noqa: F401  (the Hypothesis profile in force)
 from core import migrate
 from core.config import async_database_url
 from core.db import create_engine, session_factory
@@ -27,6 +28,25 @@ from core.db import create_engine, session_factory
 def _server_url() -> str | None:
     url = os.environ.get("TIMEBANK_DATABASE_URL", "")
     return async_database_url(url) if url.startswith("postgres") else None
+
+
+DATABASE_FIXTURES = {"database_url", "ledger_database"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL run only the tests that use a database: those whose fixtures include
+    one (`database_url`, `ledger_database`) or that are marked `database` (they read
+    TIMEBANK_DATABASE_URL themselves). The rest run the same on either, in the SQLite run."""
+    if _server_url() is None:
+        return
+    keep, skip = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses = fixtures & DATABASE_FIXTURES or item.get_closest_marker("database")
+        (keep if uses else skip).append(item)
+    if skip:
+        config.hook.pytest_deselected(items=skip)
+        items[:] = keep
 
 
 async def _admin(server_url: str, statement: str) -> None:

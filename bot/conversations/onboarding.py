@@ -9,24 +9,26 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards, labels
+from bot.commands import set_coordinator_commands
+from bot.kit import keyboards, labels
+from bot.kit.formatters import duration_text, error_text
+from bot.kit.screens import Asks, Button, Screen
+from bot.kit.steps import Steps, Turn
 from bot.middlewares import PLATFORM
-from core import catalog, members
-from core.errors import DomainError
+from core import catalog, members, volunteers
 from core.languages import NATIVE_NAMES
 from core.members import Roles
 from core.models import Member
-
-router = Router(name="onboarding")
 
 
 class Onboarding(StatesGroup):
@@ -62,97 +64,111 @@ def first_missing_step(member: Member | None) -> State:
     return Onboarding.phone
 
 
-async def prompt(
-    step: State, session: AsyncSession, member: Member | None
-) -> tuple[str, ReplyKeyboardMarkup]:
+async def prompt(step: State, turn: Turn) -> Screen:
     """The question of `step` and the buttons that answer it."""
+    member, session = turn.member, turn.session
     language = (member.language if member else None) or "en"
     if step == Onboarding.language:
-        return _("Which language would you like me to speak?"), keyboards.languages(back=False)
+        return Screen(
+            _("Which language would you like me to speak?"), keyboards.languages(back=False)
+        )
     if step == Onboarding.name:
-        return (
+        return Screen(
             _("What should we call you? Please type your name."),
-            keyboards.reply_keyboard([], placeholder=_("Your name")),
+            keyboards.reply([], placeholder=_("Your name")),
         )
     if step == Onboarding.branch:
         names = [catalog.localized(b.names, language) for b in await catalog.branches(session)]
-        return (
+        return Screen(
             _("Which time bank branch is near you?"),
-            keyboards.reply_keyboard([[name] for name in names]),
+            keyboards.reply([[name] for name in names]),
         )
     if step == Onboarding.role:
-        return _("How would you like to take part?"), keyboards.reply_keyboard(
+        return Screen(_("How would you like to take part?"), keyboards.reply(
             [[str(labels.ROLE_RESIDENT)], [str(labels.ROLE_VOLUNTEER)], [str(labels.ROLE_BOTH)]]
-        )
+        ))  # fmt: skip
     if step == Onboarding.phone:
-        return _(
+        return Screen(_(
             "If you like, share your phone number so a coordinator can call you. "
             "Other members never see it."
-        ), keyboards.reply_keyboard(
-            [[KeyboardButton(text=str(labels.SHARE_PHONE), request_contact=True)],
+        ), keyboards.reply(
+            [[Button(str(labels.SHARE_PHONE), asks=Asks.CONTACT)],
              [str(labels.SKIP)]]
-        )  # fmt: skip
+        ))  # fmt: skip
     if step == Onboarding.home:
-        return _(
-            "Where do you live, roughly? It helps us find helpers close to you. "
-            "We keep only the area, never your address."
-        ), keyboards.reply_keyboard(
-            [[KeyboardButton(text=str(labels.SHARE_LOCATION), request_location=True)],
+        return Screen(_(
+            "Where do you live, roughly? It helps us find volunteers close to you. "
+            "We keep only the neighbourhood, never your address."
+        ), keyboards.reply(
+            [[Button(str(labels.SHARE_LOCATION), asks=Asks.LOCATION)],
              [str(labels.CHOOSE_AREA)], [str(labels.SKIP)]]
-        )  # fmt: skip
+        ))  # fmt: skip
     assert step == Onboarding.area and member is not None and member.branch_id is not None
     areas = await catalog.neighbourhoods(session, member.branch_id)
     names = [catalog.localized(a.names, language) for a in areas]
-    return _("Which neighbourhood?"), keyboards.reply_keyboard(keyboards.in_pairs(names))
+    return Screen(_("Which neighbourhood?"), keyboards.reply(keyboards.in_pairs(names)))
 
 
-async def ask(
-    step: State,
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member | None,
-    hint: str | None = None,
-) -> None:
-    """Ask the question of `step` (after a short `hint` when the last answer did not fit)."""
-    await state.set_state(step)
-    question, markup = await prompt(step, session, member)
-    await message.answer(f"{hint}\n\n{question}" if hint else question, reply_markup=markup)
+async def stop(turn: Turn) -> None:
+    await turn.leave(
+        _("Okay, we stopped here. What you told me is saved; tap the button to go on."),
+        keyboards.continue_signup(),
+    )
 
 
-async def next_step(
-    current: State, message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
-    position = STEPS.index(current) + 1
-    data = await state.get_data()
-    if position < len(STEPS) and STEPS[position] == Onboarding.branch and data.get("branch_set"):
-        position += 1
-    if position < len(STEPS):
-        await ask(STEPS[position], message, state, session, member)
+async def back_from_language(turn: Turn) -> bool:
+    """The language is the first question: Back there (typed; it has no button) re-asks it."""
+    if await turn.step() != Onboarding.language:
+        return False
+    await turn.reask()
+    return True
+
+
+steps = Steps(
+    Onboarding,
+    name="onboarding",
+    prompt=prompt,
+    cancel=stop,
+    way_on=lambda member: keyboards.continue_signup(),
+    path=STEPS,
+    parents={Onboarding.area: Onboarding.home},
+    # A branch given by a QR poster's deep link is not asked again.
+    skip=lambda step, data: step == Onboarding.branch and bool(data.get("branch_set")),
+    back=back_from_language,
+    hints={Onboarding.name: __("Please type your name as a short text.")},
+)
+router = steps.router
+
+
+async def next_step(current: State, turn: Turn) -> None:
+    following = steps.after(current, await turn.data())
+    if following is None:
+        assert turn.member is not None
+        await finish(turn.message, turn.state, turn.session, turn.member)
     else:
-        await finish(message, state, session, member)
+        await turn.ask(following)
 
 
 async def finish(
     message: Message, state: FSMContext, session: AsyncSession, member: Member
 ) -> None:
-    await members.finish_onboarding(session, member.id)
+    joined = await members.finish_onboarding(session, member.id)
+    await volunteers.ask_for_verification(session, member.id)
     await state.clear()
-    await message.answer(
-        _(
-            "All set, {name}! Welcome to the time bank. Tap a button below whenever you need me."
-        ).format(name=escape(member.name)),
-        reply_markup=keyboards.main_menu(),
-    )
+    text = _(
+        "All set, {name}! Welcome to the time bank. Tap a button below whenever you need me."
+    ).format(name=escape(member.name))
+    if joined.welcome_minutes:
+        text += "\n\n" + _(
+            "As a welcome, your passbook starts with {hours} of time credit: "
+            "ask for help whenever you need it."
+        ).format(hours=duration_text(joined.welcome_minutes))
+    await message.answer(text, reply_markup=keyboards.main_menu())
 
 
-async def start_onboarding(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member | None,
-    branch_code: str | None = None,
-) -> None:
+async def start_onboarding(turn: Turn, branch_code: str | None = None) -> None:
+    """Ask the first question still unanswered (after the branch of a poster's link)."""
+    member, state, session = turn.member, turn.state, turn.session
     await state.clear()
     if branch_code:
         branch = await catalog.branch_by_code(session, branch_code)
@@ -161,121 +177,74 @@ async def start_onboarding(
             if member is not None:
                 await members.set_branch(session, member.id, branch.id)
                 await state.update_data(branch_set=True)
-    step = first_missing_step(member)
     if member is None:
-        await message.answer(_("Hello! I am the time bank helper. Let us get you set up."))
-    await ask(step, message, state, session, member)
+        await turn.message.answer(_("Hello! I am the time bank helper. Let us get you set up."))
+    await turn.ask(first_missing_step(member))
 
 
 @router.message(CommandStart())
-async def on_start(
-    message: Message,
-    command: CommandObject,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member | None,
-) -> None:
+async def on_start(message: Message, command: CommandObject, turn: Turn) -> None:
     args = command.args or ""
     branch_code = args[2:] if args.startswith("b_") else None
+    member = turn.member
     if member is not None and member.onboarded_at is not None:
-        await state.clear()
-        await message.answer(
+        await turn.leave(
             _("Welcome back, {name}! How can I help today?").format(name=escape(member.name)),
-            reply_markup=keyboards.main_menu(),
+            keyboards.main_menu(),
         )
         return
-    await start_onboarding(message, state, session, member, branch_code)
+    await start_onboarding(turn, branch_code)
 
 
 @router.message(F.text == labels.CONTINUE_SIGNUP)
-async def on_continue(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member | None
-) -> None:
-    await start_onboarding(message, state, session, member)
-
-
-@router.message(Onboarding.name, F.text == labels.BACK)
-@router.message(Onboarding.branch, F.text == labels.BACK)
-@router.message(Onboarding.role, F.text == labels.BACK)
-@router.message(Onboarding.phone, F.text == labels.BACK)
-@router.message(Onboarding.home, F.text == labels.BACK)
-@router.message(Onboarding.area, F.text == labels.BACK)
-async def on_back(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
-    current = await state.get_state()
-    if current == Onboarding.area.state:
-        await ask(Onboarding.home, message, state, session, member)
-        return
-    position = [s.state for s in STEPS].index(current) - 1
-    data = await state.get_data()
-    if STEPS[position] == Onboarding.branch and data.get("branch_set"):
-        position -= 1
-    await ask(STEPS[position], message, state, session, member)
-
-
-@router.message(Onboarding.language, F.text == labels.CANCEL)
-@router.message(Onboarding(), F.text == labels.CANCEL)
-async def on_cancel(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await message.answer(
-        _("Okay, we stopped here. What you told me is saved; tap the button to go on."),
-        reply_markup=keyboards.continue_signup(),
-    )
+async def on_continue(message: Message, turn: Turn) -> None:
+    await start_onboarding(turn)
 
 
 @router.message(Onboarding.language, F.text.in_(LANGUAGE_BY_NAME))
-async def on_language(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member | None,
-    i18n: I18n,
-    coordinators: list[int],
-) -> None:
+async def on_language(message: Message, turn: Turn, i18n: I18n, coordinators: list[int]) -> None:
     language = LANGUAGE_BY_NAME[message.text]
     assert message.from_user is not None
+    member = turn.member
     if member is None:
-        member = await members.join(
-            session,
+        member = turn.member = await members.join(
+            turn.session,
             PLATFORM,
             str(message.from_user.id),
             language=language,
             is_coordinator=message.from_user.id in coordinators,
         )
+        if member.is_coordinator:
+            await set_coordinator_commands(message.bot, i18n, message.from_user.id)
     else:
-        await members.set_language(session, member.id, language)
+        await members.set_language(turn.session, member.id, language)
     i18n.current_locale = language
-    data = await state.get_data()
+    data = await turn.data()
     if data.get("branch_id") and member.branch_id is None:
-        await members.set_branch(session, member.id, data["branch_id"])
-        await state.update_data(branch_set=True)
-    await next_step(Onboarding.language, message, state, session, member)
+        await members.set_branch(turn.session, member.id, data["branch_id"])
+        await turn.update(branch_set=True)
+    await next_step(Onboarding.language, turn)
 
 
 @router.message(Onboarding.name, F.text, ~F.text.startswith("/"))
-async def on_name(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_name(message: Message, turn: Turn, member: Member) -> None:
     try:
-        await members.set_name(session, member.id, message.text or "")
-    except DomainError as error:
-        await ask(Onboarding.name, message, state, session, member, hint=_(error.key))
+        await members.set_name(turn.session, member.id, message.text or "")
+    except members.NameInvalid as error:
+        await turn.reask(hint=error_text(error))
         return
-    await next_step(Onboarding.name, message, state, session, member)
+    await next_step(Onboarding.name, turn)
 
 
 @router.message(Onboarding.branch, F.text)
-async def on_branch(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_branch(message: Message, turn: Turn, member: Member) -> None:
     language = member.language or "en"
-    chosen = catalog.named(await catalog.branches(session), message.text, language)
+    chosen = catalog.named(await catalog.branches(turn.session), message.text, language)
     if chosen is None:
-        await reprompt(message, state, session, member)
+        await turn.reask()
         return
-    await members.set_branch(session, member.id, chosen.id)
-    await next_step(Onboarding.branch, message, state, session, member)
+    await members.set_branch(turn.session, member.id, chosen.id)
+    await next_step(Onboarding.branch, turn)
 
 
 ROLE_BY_LABEL = [
@@ -286,88 +255,55 @@ ROLE_BY_LABEL = [
 
 
 @router.message(Onboarding.role, F.text)
-async def on_role(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_role(message: Message, turn: Turn, member: Member) -> None:
     role = next((r for label, r in ROLE_BY_LABEL if message.text == str(label)), None)
     if role is None:
-        await reprompt(message, state, session, member)
+        await turn.reask()
         return
-    await members.set_roles(session, member.id, role)
-    await next_step(Onboarding.role, message, state, session, member)
+    await members.set_roles(turn.session, member.id, role)
+    await next_step(Onboarding.role, turn)
 
 
 @router.message(Onboarding.phone, F.contact)
-async def on_contact(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_contact(message: Message, turn: Turn, member: Member) -> None:
     assert message.contact is not None and message.from_user is not None
     if message.contact.user_id != message.from_user.id:
-        hint = _("Please share your own number with the button below.")
-        await ask(Onboarding.phone, message, state, session, member, hint=hint)
+        await turn.reask(hint=_("Please share your own number with the button below."))
         return
-    await members.set_phone(session, member.id, message.contact.phone_number)
+    await members.set_phone(turn.session, member.id, message.contact.phone_number)
     await message.answer(_("Thank you, I have saved your number."))
-    await next_step(Onboarding.phone, message, state, session, member)
+    await next_step(Onboarding.phone, turn)
 
 
 @router.message(Onboarding.phone, F.text == labels.SKIP)
 @router.message(Onboarding.home, F.text == labels.SKIP)
-async def on_skip(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
-    current = await state.get_state()
-    await next_step(
-        Onboarding.phone if current == Onboarding.phone.state else Onboarding.home,
-        message,
-        state,
-        session,
-        member,
-    )
+async def on_skip(message: Message, turn: Turn) -> None:
+    step = await turn.step()
+    assert step is not None
+    await next_step(step, turn)
 
 
 @router.message(Onboarding.home, F.location)
-async def on_location(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_location(message: Message, turn: Turn, member: Member) -> None:
     assert message.location is not None
     await members.set_home_location(
-        session, member.id, message.location.latitude, message.location.longitude
+        turn.session, member.id, message.location.latitude, message.location.longitude
     )
-    await finish(message, state, session, member)
+    await finish(message, turn.state, turn.session, member)
 
 
 @router.message(Onboarding.home, F.text == labels.CHOOSE_AREA)
-async def on_choose_area(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
-    await ask(Onboarding.area, message, state, session, member)
+async def on_choose_area(message: Message, turn: Turn) -> None:
+    await turn.ask(Onboarding.area)
 
 
 @router.message(Onboarding.area, F.text)
-async def on_area(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_area(message: Message, turn: Turn, member: Member) -> None:
     assert member.branch_id is not None
-    language = member.language or "en"
-    areas = await catalog.neighbourhoods(session, member.branch_id)
-    chosen = catalog.named(areas, message.text, language)
+    areas = await catalog.neighbourhoods(turn.session, member.branch_id)
+    chosen = catalog.named(areas, message.text, member.language or "en")
     if chosen is None:
-        await reprompt(message, state, session, member)
+        await turn.reask()
         return
-    await members.set_neighbourhood(session, member.id, chosen.id)
-    await finish(message, state, session, member)
-
-
-@router.message(Onboarding())
-async def reprompt(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member | None
-) -> None:
-    """Anything that is not an answer to this step: a sticker, a photo, a stray command."""
-    current = await state.get_state()
-    step = next(s for s in Onboarding.__all_states__ if s.state == current)
-    if step == Onboarding.name:
-        hint = _("Please type your name as a short text.")
-    else:
-        hint = _("Please choose one of the buttons below.")
-    await ask(step, message, state, session, member, hint=hint)
+    await members.set_neighbourhood(turn.session, member.id, chosen.id)
+    await finish(message, turn.state, turn.session, member)

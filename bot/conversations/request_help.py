@@ -1,4 +1,11 @@
-"""Asking for help: what → describe → when → where → how long → review → send.
+"""Asking for help: (branch) → what → describe → when → where → review → send.
+
+A member in several branches first says in which one the help is (the order is matched
+and coordinated there); with one branch that question is not asked.
+
+How long it may take starts at about an hour; the review's ✏️ changes it. "🎤 Ask by voice"
+asks only for a voice note and fills in the rest (other help, as soon as possible, at home,
+about an hour), which the review says in words and the volunteer settles with the member.
 
 The draft lives in the FSM data as plain JSON values, so the conversation survives a
 restart. `draft`, a random id made when the conversation starts, names it: it becomes the
@@ -13,48 +20,57 @@ or, for a coordinator, a resident without a phone (whom they may register here f
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router
+from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command
-from aiogram.fsm.context import FSMContext
+from aiogram.filters import Command, or_f
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-)
-from aiogram.utils.i18n import get_i18n
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_skeleton, format_time
-from sqlalchemy.ext.asyncio import AsyncSession
+from aiogram.utils.i18n import lazy_gettext as __
+from babel.dates import format_skeleton
 
-from bot import keyboards, labels
-from bot.callbacks import AskStep, PickDay, RememberHome
-from bot.replies import show_in_place
-from core import catalog, family, members, orders, schedule
+from bot.handlers.asking.callbacks import AskAction, AskStep, PickDay
+from bot.handlers.asking.views import (
+    ESTIMATE_LABELS,
+    PART_LABELS,
+    QUICK_TIME_LABELS,
+    calendar,
+    cancel_text,
+    quick_time_rows,
+    remember_home_buttons,
+    remember_home_text,
+    review_buttons,
+    review_text,
+    sent_text,
+)
+from bot.kit import keyboards, labels
+from bot.kit.formatters import category_text, error_text, language
+from bot.kit.guards import Known, SignedUp
+from bot.kit.screens import Asks, Button, Screen
+from bot.kit.steps import Steps, Turn
+from bot.kit.telegram import markup
+from bot.kit.times import day_text
+from core import asking, catalog, coordinators, family, members, orders, schedule
+from core.asking import Answer
 from core.config import Settings
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput, NotFound
-from core.models import Category, Member, Order, OrderFunding
-from core.orders import Coverage, HelpRequest, Place
-from core.schedule import TimeInPast, TooFarAhead, When
-
-router = Router(name="request_help")
+from core.models import Branch, Member
+from core.orders import Place
+from core.schedule import TooFarAhead, When
 
 
 class AskHelp(StatesGroup):
     who = State()
+    voice = State()
     new_name = State()
     new_branch = State()
     new_address = State()
+    branch = State()
     what = State()
     describe = State()
     describe_long = State()
@@ -66,265 +82,77 @@ class AskHelp(StatesGroup):
     review = State()
 
 
-TOP_STEPS: list[State] = [
-    AskHelp.what,
-    AskHelp.describe,
-    AskHelp.when,
-    AskHelp.where,
-    AskHelp.duration,
-]
+STATE_OF: dict[Answer, State] = {
+    Answer.WHAT: AskHelp.what,
+    Answer.DESCRIBE: AskHelp.describe,
+    Answer.WHEN: AskHelp.when,
+    Answer.WHERE: AskHelp.where,
+    Answer.DURATION: AskHelp.duration,
+}
+ANSWER_OF = {state: answer for answer, state in STATE_OF.items()}
 # A sub-step goes Back to the question it belongs to.
-PARENT: dict[str, State] = {
-    AskHelp.describe_long.state: AskHelp.describe,
-    AskHelp.day.state: AskHelp.when,
-    AskHelp.part.state: AskHelp.when,
-    AskHelp.new_name.state: AskHelp.who,
-    AskHelp.new_branch.state: AskHelp.new_name,
-    AskHelp.new_address.state: AskHelp.new_branch,
-    AskHelp.review.state: AskHelp.duration,
+PARENTS: dict[State, State] = {
+    AskHelp.describe_long: AskHelp.describe,
+    AskHelp.day: AskHelp.when,
+    AskHelp.part: AskHelp.when,
+    AskHelp.new_name: AskHelp.who,
+    AskHelp.new_branch: AskHelp.new_name,
+    AskHelp.new_address: AskHelp.new_branch,
+    AskHelp.review: AskHelp.where,
 }
-EDITS: dict[str, State] = {
-    "what": AskHelp.what,
-    "describe": AskHelp.describe,
-    "when": AskHelp.when,
-    "where": AskHelp.where,
-    "duration": AskHelp.duration,
+SHORT_TEXT = __("Please answer with a short text.")
+HINTS = {
+    AskHelp.describe: __("Please type a few words, or send a voice message."),
+    AskHelp.describe_long: __("Please type a few words, or send a voice message."),
+    AskHelp.voice: __("Please send a voice message."),
+    AskHelp.where: __("Please type the address, or share a location with the button below."),
+    AskHelp.part: SHORT_TEXT,
+    AskHelp.new_address: SHORT_TEXT,
+    AskHelp.new_name: SHORT_TEXT,
+    AskHelp.day: __("Please tap a day in the calendar above."),
+    AskHelp.review: __(
+        "Please use the buttons on the summary above: ✅ Send, or ✏️ to change something."
+    ),
 }
-ESTIMATE_LABELS = [
-    (labels.HALF_HOUR, 30),
-    (labels.ONE_HOUR, 60),
-    (labels.TWO_HOURS, 120),
-    (labels.HALF_DAY, 240),
-]
-PART_LABELS = {"morning": labels.MORNING, "afternoon": labels.AFTERNOON, "evening": labels.EVENING}
 KEY_PREFIX = "tg-draft:"
-NAVIGATION = (labels.BACK, labels.CANCEL)
+MAX_PEOPLE = 30
 
 
 def order_key(draft: str) -> str:
     return f"{KEY_PREFIX}{draft}"
 
 
-# ---------------------------------------------------------------- how things read
+# ---------------------------------------------------------------- the questions
 
 
-def language() -> str:
-    return get_i18n().current_locale
-
-
-def duration_text(minutes: int) -> str:
-    """Whole minutes as people say them: "1 hour 30 min", "2 hours", "−45 min"."""
-    sign = "−" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    if hours == 0:
-        text = _("{minutes} min").format(minutes=rest)
-    elif hours == 1:
-        text = _("1 hour") if rest == 0 else _("1 hour {minutes} min").format(minutes=rest)
-    elif rest == 0:
-        text = _("{hours} hours").format(hours=hours)
-    else:
-        text = _("{hours} hours {minutes} min").format(hours=hours, minutes=rest)
-    return sign + text
-
-
-def clock(at: time, *, in_a_part: bool = False) -> str:
-    """A time of day. Korean spells out 오전/오후, which Babel's short pattern abbreviates;
-    inside a named part of the day ("오후 (12:00–17:00)") it says the hours alone."""
-    if language() == "ko":
-        return format_time(at, "H:mm" if in_a_part else "aaaa h:mm", locale="ko")
-    return format_time(at, "short", locale=language())
-
-
-def day_text(day: date, today: date) -> str:
-    shown = format_skeleton("MMMMEd", day, locale=language())
-    if day == today:
-        return _("Today, {date}").format(date=shown)
-    if day == today + timedelta(days=1):
-        return _("Tomorrow, {date}").format(date=shown)
-    return shown
-
-
-def when_text(when: When, time_zone: str, now: datetime | None = None) -> str:
-    """The time as the member chose it, in the branch's time zone and the reader's language."""
-    if when.kind == "asap":
-        return _("As soon as possible")
-    assert when.day is not None
-    day = day_text(when.day, schedule.local_today(time_zone, now or utcnow()))
-    if when.kind == "exact":
-        assert when.at is not None
-        return _("{day} at {time}").format(day=day, time=clock(when.at))
-    first, last = schedule.DAY_PARTS[when.part or ""]
-    hours = {"start": clock(time(first), in_a_part=True), "end": clock(time(last), in_a_part=True)}
-    if when.part == "morning":
-        return _("{day}, in the morning ({start}–{end})").format(day=day, **hours)
-    if when.part == "afternoon":
-        return _("{day}, in the afternoon ({start}–{end})").format(day=day, **hours)
-    return _("{day}, in the evening ({start}–{end})").format(day=day, **hours)
-
-
-def order_when_text(order: Order, time_zone: str) -> str:
-    """When an order is, as it was asked ("Tomorrow, in the afternoon"), else its day."""
-    if order.when_asked:
-        return when_text(When.from_dict(order.when_asked), time_zone)
-    start = order.window_start or order.created_at
-    return format_skeleton("MMMMEd", start.astimezone(ZoneInfo(time_zone)), locale=language())
-
-
-def category_text(category: Category) -> str:
-    return f"{category.emoji} {catalog.localized(category.names, language())}".strip()
-
-
-def description_text(description: str, voice_file_id: str | None) -> str:
-    if voice_file_id:
-        return _("🎤 A voice message")
-    if description:
-        return f"💬 {escape(description)}"
-    return _("💬 No details given")
-
-
-def place_text(kind: str, address: str | None, *, show_address: bool) -> str:
-    if kind == Place.LOCATION:
-        return _("📍 At the location that was shared")
-    if not show_address:
-        return _("📍 The address is shown only to the volunteer who accepts")
-    if kind == Place.HOME:
-        return _("🏠 At home: {address}").format(address=escape(address or ""))
-    return _("📍 {address}").format(address=escape(address or ""))
-
-
-def coverage_lines(coverage: Coverage, name: str | None) -> list[str]:
-    """What it costs and who pays; `name` is the beneficiary's when asking for someone else."""
-    lines = [_("💳 Cost: about {cost} of time credit.").format(cost=duration_text(coverage.cost))]
-    if coverage.funding == OrderFunding.POOL:
-        lines.append(_("The community pool pays for this, so no credit is needed."))
-        return lines
-    balance = duration_text(coverage.available)
-    if name is None:
-        lines.append(_("Your available balance: {balance}.").format(balance=balance))
-    else:
-        lines.append(
-            _("Available balance of {name}: {balance}.").format(name=escape(name), balance=balance)
-        )
-    if coverage.funding == OrderFunding.OVERDRAFT:
-        lines.append(
-            _(
-                "That is more than there is now, but the branch allows going up to {limit} "
-                "below zero, so it is fine."
-            ).format(limit=duration_text(coverage.overdraft_limit))
-        )
-    elif coverage.funding == OrderFunding.NEEDS_SPONSOR:
-        if name is None:
-            lines.append(
-                _(
-                    "You do not have enough credit for this yet, and that is all right: I will "
-                    "still send it, and a coordinator will help with the cost. You earn credit "
-                    "by helping a neighbour, or you can ask a coordinator."
-                )
-            )
-        else:
-            lines.append(
-                _(
-                    "{name} does not have enough credit for this yet, and that is all right: "
-                    "I will still send it, and a coordinator will help with the cost."
-                ).format(name=escape(name))
-            )
-    return lines
-
-
-# ---------------------------------------------------------------- the draft
-
-
-def draft_request(data: dict[str, Any]) -> HelpRequest:
-    """The finished draft as a request; InvalidInput if something is missing or mangled."""
-    try:
-        return HelpRequest(
-            category_id=int(data["category_id"]),
-            when=When.from_dict(data["when"]),
-            place=Place.from_dict(data["place"]),
-            estimated_minutes=int(data["minutes"]),
-            description=str(data.get("description") or ""),
-            voice_file_id=data.get("voice_file_id"),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise InvalidInput() from None
-
-
-def first_missing(data: dict[str, Any]) -> State | None:
-    for step, key in (
-        (AskHelp.what, "category_id"),
-        (AskHelp.describe, "described"),
-        (AskHelp.when, "when"),
-        (AskHelp.where, "place"),
-        (AskHelp.duration, "minutes"),
-    ):
-        if data.get(key) is None:
-            return step
-    return None
-
-
-def step_of(name: str | None) -> State | None:
-    return next((s for s in AskHelp.__all_states__ if s.state == name), None)
-
-
-def cancel_text() -> str:
-    return _("Okay, I did not send anything. Tap “🙋 Ask for help” whenever you like.")
-
-
-# ---------------------------------------------------------------- asking
-
-
-def review_buttons(draft: str) -> InlineKeyboardMarkup:
-    buttons = InlineKeyboardBuilder()
-    for action, text in (
-        ("what", _("✏️ What")),
-        ("describe", _("✏️ Details")),
-        ("when", _("✏️ When")),
-        ("where", _("✏️ Where")),
-        ("duration", _("✏️ How long")),
-    ):
-        buttons.button(text=text, callback_data=AskStep(action=action, draft=draft))
-    buttons.button(text=_("✅ Send"), callback_data=AskStep(action="send", draft=draft))
-    buttons.button(text=_("✖️ Cancel"), callback_data=AskStep(action="cancel", draft=draft))
-    buttons.adjust(2, 2, 1, 2)
-    return buttons.as_markup()
-
-
-def calendar(draft: str, time_zone: str) -> InlineKeyboardMarkup:
-    buttons = InlineKeyboardBuilder()
-    for day in schedule.bookable_days(time_zone, utcnow()):
-        buttons.button(
-            text=format_skeleton("MEd", day, locale=language()),
-            callback_data=PickDay(draft=draft, day=day.strftime("%Y%m%d")),
-        )
-    buttons.adjust(3)
-    return buttons.as_markup()
-
-
-async def prompt(
-    step: State, data: dict[str, Any], session: AsyncSession
-) -> tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup]:
+async def prompt(step: State, turn: Turn) -> Screen:
     """The question of `step` and the buttons that answer it."""
+    data, session = await turn.data(), turn.session
     if step == AskHelp.who:
-        names = list(data.get("options", {}))
-        rows = [[name] for name in names]
+        rows = [[name] for name in data.get("options", {})]
         if data.get("coordinator"):
             rows.append([str(labels.NEW_RESIDENT)])
-        return _("Who is the help for?"), keyboards.reply_keyboard(rows)
+        return Screen(_("Who is the help for?"), keyboards.reply(rows))
     if step == AskHelp.new_name:
-        return (
+        return Screen(
             _("What is the name of the person you are asking for?"),
-            keyboards.reply_keyboard([], placeholder=_("Their name")),
+            keyboards.reply([], placeholder=_("Their name")),
         )
     if step == AskHelp.new_branch:
-        names = [catalog.localized(b.names, language()) for b in await catalog.branches(session)]
-        return _("Which branch is near them?"), keyboards.reply_keyboard([[n] for n in names])
+        names = [catalog.localized(b.names, language()) for b in await coordinated(turn)]
+        return Screen(_("Which branch is near them?"), keyboards.reply([[n] for n in names]))
     if step == AskHelp.new_address:
-        return (
+        return Screen(
             _(
                 "What is their home address? Only coordinators and the volunteer who "
                 "accepts will see it."
             ),
-            keyboards.reply_keyboard([], placeholder=_("Street, building, flat")),
+            keyboards.reply([], placeholder=_("Street, building, flat")),
+        )
+    if step == AskHelp.branch:
+        return Screen(
+            _("You are in more than one branch. In which one do you need the help?"),
+            keyboards.reply([[label] for label, _id, _zone in data.get("branches", [])]),
         )
     if step == AskHelp.what:
         rows: list[list[str]] = []
@@ -336,17 +164,17 @@ async def prompt(
             question = _("What does {name} need help with?").format(
                 name=escape(data.get("beneficiary_name", ""))
             )
-        return question, keyboards.reply_keyboard(rows)
+        return Screen(question, keyboards.reply(rows))
     if step == AskHelp.describe:
-        return (
+        return Screen(
             _(
                 "Tell me a little more, so the volunteer knows what to bring. Type a few "
                 "words or send a voice message. Or tap Skip."
             ),
-            keyboards.reply_keyboard([[str(labels.SKIP)]], placeholder=_("A few words")),
+            keyboards.reply([[str(labels.SKIP)]], placeholder=_("A few words")),
         )
     if step == AskHelp.describe_long:
-        return (
+        return Screen(
             _(
                 "That is a long message! I can keep the first {count} characters, up to "
                 "“…{ending}”. Is that all right?"
@@ -354,209 +182,274 @@ async def prompt(
                 count=orders.MAX_DESCRIPTION,
                 ending=escape(str(data.get("long_text", ""))[-40:]),
             ),
-            keyboards.reply_keyboard([[str(labels.KEEP_SHORTENED)], [str(labels.WRITE_AGAIN)]]),
+            keyboards.reply([[str(labels.KEEP_SHORTENED)], [str(labels.WRITE_AGAIN)]]),
         )
-    if step == AskHelp.when:
-        return _("When would you like the help?"), keyboards.reply_keyboard(
-            [[str(labels.ASAP)], [str(labels.TODAY), str(labels.TOMORROW)], [str(labels.PICK_DAY)]]
-        )
-    if step == AskHelp.day:
-        return _("Which day? Tap it below."), calendar(data["draft"], data["time_zone"])
-    if step == AskHelp.part:
-        day = date.fromisoformat(data["day"])
-        parts = schedule.open_parts(day, data["time_zone"], utcnow())
-        shown = day_text(day, schedule.local_today(data["time_zone"], utcnow()))
-        if parts:
-            question = _("{day}: which part of the day? Or type an exact time, like 14:30.").format(
-                day=shown
-            )
-        else:
-            question = _("{day}: please type a time, like 20:30.").format(day=shown)
-        rows = [[str(PART_LABELS[p]) for p in parts]] if parts else []
-        return question, keyboards.reply_keyboard(rows, placeholder="14:30")
-    if step == AskHelp.where:
-        rows_where: list[list[str | KeyboardButton]] = []
-        if data.get("has_home"):
-            home = labels.THEIR_HOME if data.get("for_other") else labels.MY_HOME
-            rows_where.append([str(home)])
-        rows_where.append([KeyboardButton(text=str(labels.SHARE_LOCATION), request_location=True)])
-        return (
+    if step == AskHelp.voice:
+        return Screen(
             _(
-                "Where should the volunteer come? Tap a button, or type the address. "
-                "Only the volunteer who accepts will see it."
+                "Hold the 🎤 microphone button and tell me what you need. Let go when you "
+                "are done, and I will show you the request before it is sent."
             ),
-            keyboards.reply_keyboard(rows_where, placeholder=_("Street, building, flat")),
+            keyboards.reply([]),
         )
+    if step in (AskHelp.when, AskHelp.day, AskHelp.part):
+        return when_question(step, data)
+    if step == AskHelp.where:
+        return where_question(data)
     assert step == AskHelp.duration
-    return _("About how long might it take?"), keyboards.reply_keyboard(
-        keyboards.in_pairs([str(label) for label, _minutes in ESTIMATE_LABELS])
+    return Screen(
+        _("About how long might it take?"),
+        keyboards.reply(keyboards.in_pairs([str(x) for x in ESTIMATE_LABELS.values()])),
     )
 
 
-async def ask(
-    step: State,
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    hint: str | None = None,
-) -> None:
-    """Ask the question of `step`, after a short `hint` when the last answer did not fit."""
-    await state.set_state(step)
-    question, markup = await prompt(step, await state.get_data(), session)
-    await message.answer(f"{hint}\n\n{question}" if hint else question, reply_markup=markup)
+async def coordinated(turn: Turn) -> list[Branch]:
+    """The branches the coordinator may register a resident in: those they coordinate."""
+    assert turn.member is not None
+    mine = await coordinators.coordinated_branches(turn.session, turn.member)
+    return [branch for branch in await catalog.branches(turn.session) if branch.id in mine]
 
 
-async def leave(message: Message, state: FSMContext, text: str) -> None:
-    await state.clear()
-    await message.answer(text, reply_markup=keyboards.main_menu())
+def when_question(step: State, data: dict[str, Any]) -> Screen:
+    time_zone, now = data["time_zone"], utcnow()
+    if step == AskHelp.when:
+        return Screen(
+            _("When would you like the help?"),
+            keyboards.reply(quick_time_rows(asking.quick_times_open(time_zone, now))),
+        )
+    if step == AskHelp.day:
+        return Screen(
+            _("Which day? Tap it below."),
+            calendar(data["draft"], asking.calendar_days(time_zone, now)),
+        )
+    day = date.fromisoformat(data["day"])
+    parts = schedule.open_parts(day, time_zone, now)
+    shown = day_text(day, schedule.local_today(time_zone, now))
+    if parts:
+        question = _("{day}: which part of the day? Or type an exact time, like 14:30.").format(
+            day=shown
+        )
+    else:
+        question = _("{day}: please type a time, like 20:30.").format(day=shown)
+    rows = [[str(PART_LABELS[p]) for p in parts]] if parts else []
+    return Screen(question, keyboards.reply(rows, placeholder="14:30"))
 
 
-async def _retire_review(bot: Bot, chat_id: int, data: dict[str, Any]) -> None:
+def where_question(data: dict[str, Any]) -> Screen:
+    rows: list[list[str | Button]] = []
+    if data.get("has_home"):
+        rows.append([str(labels.THEIR_HOME if data.get("for_other") else labels.MY_HOME)])
+    rows.append([Button(str(labels.SHARE_LOCATION), asks=Asks.LOCATION)])
+    return Screen(
+        _(
+            "Where should the volunteer come? Tap a button, or type the address. "
+            "Only the volunteer who accepts will see it."
+        ),
+        keyboards.reply(rows, placeholder=_("Street, building, flat")),
+    )
+
+
+# ---------------------------------------------------------------- Back, Cancel, refusals
+
+
+async def retire_review(turn: Turn) -> None:
     """Take the buttons off the last summary, so only the newest one can be used."""
-    message_id = data.get("review_message_id")
-    if message_id:
+    message_id = (await turn.data()).get("review_message_id")
+    if message_id and turn.message.bot is not None:
         try:
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=None
+            await turn.message.bot.edit_message_reply_markup(
+                chat_id=turn.message.chat.id, message_id=message_id, reply_markup=None
             )
         except TelegramBadRequest:
             pass
 
 
-async def show_review(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    data = await state.get_data()
-    missing = first_missing(data)
+async def stop(turn: Turn) -> None:
+    await retire_review(turn)
+    await turn.leave(cancel_text())
+
+
+async def refused(turn: Turn, error: DomainError) -> None:
+    await retire_review(turn)
+    await turn.leave(error_text(error))
+
+
+async def back(turn: Turn) -> bool:
+    """Back where the way back depends on the draft: out of the wizard from its first
+    question, to the voice note on a voice request, to whom it is for, to the review once
+    it was reached. Sub-steps and the plain way back are the step machine's."""
+    current = await turn.step()
+    data = await turn.data()
+    to_review = data.get("to_review")
+    first = current in (AskHelp.what, AskHelp.voice) and not to_review
+    if current == AskHelp.who:
+        await turn.leave(cancel_text())
+    elif first and data.get("branches"):
+        await turn.ask(AskHelp.branch)
+    elif current == AskHelp.voice and not to_review:
+        await turn.leave(cancel_text())
+    elif data.get("by_voice") and (current == AskHelp.review or not to_review):
+        await turn.ask(AskHelp.voice)
+    elif current in PARENTS:
+        return False
+    elif current in (AskHelp.what, AskHelp.branch) and data.get("for_other"):
+        if data.get("options") is None:
+            assert turn.member is not None
+            people = await family.beneficiaries(turn.session, turn.member.id)
+            await turn.update(options=_options(people[:MAX_PEOPLE]))
+        await turn.ask(AskHelp.who)
+    elif current in (AskHelp.what, AskHelp.branch):
+        await turn.leave(cancel_text())
+    elif current == AskHelp.when and data.get("when") is None and data.get("repeat"):
+        await turn.update(repeat=False, to_review=False)
+        await turn.ask(AskHelp.what)
+    elif to_review or current == AskHelp.duration:
+        await show_review(turn)
+    else:
+        return False
+    return True
+
+
+steps = Steps(
+    AskHelp,
+    name="request_help",
+    prompt=prompt,
+    cancel=stop,
+    way_on=lambda member: keyboards.main_menu(),
+    path=[STATE_OF[answer] for answer in asking.PATH],
+    parents=PARENTS,
+    back=back,
+    hints=HINTS,
+    hint_only={AskHelp.day, AskHelp.review},
+    refused=refused,
+)
+router = steps.router
+
+
+# ---------------------------------------------------------------- the review
+
+
+async def answer_again(turn: Turn, error: DomainError) -> None:
+    """The draft was refused for one answer: forget it and ask it again, then review."""
+    answer = asking.asked_again(error)
+    assert answer is not None
+    await turn.update(**{asking.KEYS[answer]: None, "to_review": True})
+    await turn.ask(STATE_OF[answer], hint=error_text(error))
+
+
+async def show_review(turn: Turn) -> None:
+    data = await turn.data()
+    missing = asking.first_missing(data)
     if missing is not None:
-        await ask(missing, message, state, session)
+        await turn.ask(STATE_OF[missing])
         return
+    assert turn.member is not None
     try:
         preview = await orders.preview(
-            session,
-            requester_id=member.id,
+            turn.session,
+            requester_id=turn.member.id,
             beneficiary_id=data["beneficiary_id"],
-            request=draft_request(data),
+            request=asking.to_request(data),
         )
-    except (TimeInPast, TooFarAhead) as error:
-        await state.update_data(when=None)
-        await ask(AskHelp.when, message, state, session, hint=_(error.key))
+    except (InvalidInput, NotFound) as error:
+        if asking.asked_again(error) is None:
+            raise
+        await answer_again(turn, error)
         return
-    except (orders.NoHomeAddress, orders.PlaceInvalid) as error:
-        await state.update_data(place=None)
-        await ask(AskHelp.where, message, state, session, hint=_(error.key))
-        return
-    except orders.UnknownCategory:
-        await state.update_data(category_id=None)
-        await ask(AskHelp.what, message, state, session)
-        return
-    except orders.DescriptionTooLong:
-        await state.update_data(described=None)
-        await ask(AskHelp.describe, message, state, session)
-        return
-    except DomainError as error:
-        await leave(message, state, _(error.key).format(**error.params))
-        return
-    await _retire_review(bot, message.chat.id, data)
-    await state.set_state(AskHelp.review)
-    ready = preview.prepared
-    name = ready.beneficiary.name if data.get("for_other") else None
-    title = (
-        _("<b>Help for {name}</b>").format(name=escape(name))
-        if name is not None
-        else _("<b>Your request</b>")
+    await retire_review(turn)
+    await turn.state.set_state(AskHelp.review)
+    text = review_text(
+        preview.prepared,
+        preview.coverage,
+        when=When.from_dict(data["when"]),
+        place_kind=data["place"]["kind"],
+        voice_file_id=data.get("voice_file_id"),
+        for_other=bool(data.get("for_other")),
+        by_voice=bool(data.get("by_voice")),
+        in_branch=bool(data.get("branches")),
     )
-    lines = [
-        title,
-        escape(category_text(ready.category)),
-        description_text(ready.description, data.get("voice_file_id")),
-        "🕒 " + when_text(When.from_dict(data["when"]), ready.branch.time_zone),
-        place_text(data["place"]["kind"], ready.address, show_address=True),
-        "⏳ " + _("About {duration}").format(duration=duration_text(ready.minutes)),
-        "",
-        *coverage_lines(preview.coverage, name),
-    ]
-    await message.answer(
+    await turn.message.answer(
         _("Almost done! Please check your request, then tap ✅ Send."),
         reply_markup=keyboards.reply_keyboard([]),
     )
-    sent = await message.answer("\n".join(lines), reply_markup=review_buttons(data["draft"]))
-    await state.update_data(review_message_id=sent.message_id, to_review=True)
+    sent = await turn.message.answer(text, reply_markup=markup(review_buttons(data["draft"])))
+    await turn.update(review_message_id=sent.message_id, to_review=True)
 
 
-async def advance(
-    step: State,
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member,
-    bot: Bot,
-) -> None:
+async def advance(step: State, turn: Turn) -> None:
     """After an answer: the next question, or the review once it was reached before."""
-    data = await state.get_data()
-    position = TOP_STEPS.index(step) + 1
-    if data.get("to_review") or position >= len(TOP_STEPS):
-        await show_review(message, state, session, member, bot)
+    following = asking.following(ANSWER_OF[step], await turn.data())
+    if following is None:
+        await show_review(turn)
     else:
-        await ask(TOP_STEPS[position], message, state, session)
+        await turn.ask(STATE_OF[following])
 
 
 # ---------------------------------------------------------------- starting
 
 
 async def begin(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member,
-    beneficiary_id: int,
-    settings: Settings,
-    *,
-    for_other: bool,
+    turn: Turn, beneficiary_id: int, settings: Settings, *, for_other: bool, by_voice: bool = False
 ) -> None:
-    try:
-        start = await orders.start_request(
-            session,
-            requester_id=member.id,
-            beneficiary_id=beneficiary_id,
-            max_open=settings.max_open_orders,
-        )
-    except DomainError as error:
-        await leave(message, state, _(error.key).format(**error.params))
-        return
-    await state.set_data(
-        {
-            "draft": secrets.token_hex(8),
-            "beneficiary_id": start.beneficiary.id,
-            "beneficiary_name": start.beneficiary.name,
-            "for_other": for_other,
-            "coordinator": member.is_coordinator,
-            "time_zone": start.branch.time_zone,
-            "has_home": bool(start.beneficiary.address),
-            "has_last": start.last_order is not None,
-        }
-    )
-    await ask(AskHelp.what, message, state, session)
-
-
-def _signed_up(member: Member | None) -> bool:
-    return member is not None and member.onboarded_at is not None
-
-
-@router.message(Command("ask"))
-@router.message(F.text == labels.MENU_ASK)
-async def on_ask(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member | None,
-    settings: Settings,
-) -> None:
-    if not _signed_up(member):
-        await message.answer(_(orders.NoBranch.key), reply_markup=keyboards.continue_signup())
-        return
+    member = turn.member
     assert member is not None
-    await begin(message, state, session, member, member.id, settings, for_other=False)
+    start = await orders.start_request(
+        turn.session,
+        requester_id=member.id,
+        beneficiary_id=beneficiary_id,
+        max_open=settings.max_open_orders,
+    )
+    has_home = orders.has_home(start.beneficiary)
+    data: dict[str, Any] = {
+        "draft": secrets.token_hex(8),
+        "beneficiary_id": start.beneficiary.id,
+        "beneficiary_name": start.beneficiary.name,
+        "for_other": for_other,
+        "coordinator": member.is_coordinator,
+        "time_zone": start.branch.time_zone,
+        "has_home": has_home,
+        "has_last": start.last_order is not None,
+        "minutes": orders.DEFAULT_ESTIMATE,
+    }
+    if len(start.branches) > 1:
+        data["branches"] = [
+            [catalog.localized(b.names, language()), b.id, b.time_zone] for b in start.branches
+        ]
+    if by_voice:
+        categories = await catalog.categories(turn.session)
+        other = next((c for c in categories if c.code == asking.VOICE_CATEGORY), None)
+        data |= asking.by_voice(other.id if other else None, has_home=has_home)
+    await turn.state.set_data(data)
+    await turn.ask(AskHelp.branch if data.get("branches") else first_question(data))
+
+
+def first_question(data: dict[str, Any]) -> State:
+    return AskHelp.voice if data.get("by_voice") else AskHelp.what
+
+
+ENTRIES = or_f(
+    Command("ask"),
+    F.text == labels.MENU_ASK,
+    F.text == labels.MENU_ASK_BY_VOICE,
+    F.text == labels.MENU_ASK_FOR_OTHER,
+    Command("askfor"),
+)
+
+
+@router.message(ENTRIES, ~SignedUp())
+async def on_ask_not_signed_up(message: Message) -> None:
+    await message.answer(_(orders.NoBranch.key), reply_markup=keyboards.continue_signup())
+
+
+@router.message(Command("ask"), SignedUp())
+@router.message(F.text == labels.MENU_ASK, SignedUp())
+async def on_ask(message: Message, turn: Turn, member: Member, settings: Settings) -> None:
+    await begin(turn, member.id, settings, for_other=False)
+
+
+@router.message(F.text == labels.MENU_ASK_BY_VOICE, SignedUp())
+async def on_ask_by_voice(message: Message, turn: Turn, member: Member, settings: Settings) -> None:
+    await begin(turn, member.id, settings, for_other=False, by_voice=True)
 
 
 def _options(people: list[Member]) -> dict[str, int]:
@@ -572,250 +465,175 @@ def _options(people: list[Member]) -> dict[str, int]:
     return options
 
 
-@router.message(F.text == labels.MENU_ASK_FOR_OTHER)
-@router.message(Command("askfor"))
-async def on_ask_for_other(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member | None
-) -> None:
-    if not _signed_up(member):
-        await message.answer(_(orders.NoBranch.key), reply_markup=keyboards.continue_signup())
-        return
-    assert member is not None
-    people = await family.beneficiaries(session, member.id)
+@router.message(F.text == labels.MENU_ASK_FOR_OTHER, SignedUp())
+@router.message(Command("askfor"), SignedUp())
+async def on_ask_for_other(message: Message, turn: Turn, member: Member) -> None:
+    people = await family.beneficiaries(turn.session, member.id)
     if not people and not member.is_coordinator:
-        await leave(
-            message,
-            state,
+        await turn.leave(
             _(
                 "To ask for someone else, link with them first. They tap “👨‍👩‍👧 Family” and "
                 "“Give my family a code”; then you tap “👨‍👩‍👧 Family”, “I have a code”, and "
                 "type it in."
-            ),
+            )
         )
         return
-    await state.set_data({"options": _options(people[:30]), "coordinator": member.is_coordinator})
-    await ask(AskHelp.who, message, state, session)
-
-
-# ---------------------------------------------------------------- Back and Cancel
-
-
-@router.message(AskHelp(), F.text == labels.CANCEL)
-async def on_cancel(message: Message, state: FSMContext, bot: Bot) -> None:
-    await _retire_review(bot, message.chat.id, await state.get_data())
-    await leave(message, state, cancel_text())
-
-
-@router.message(AskHelp(), F.text == labels.BACK)
-async def on_back(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    current = step_of(await state.get_state())
-    data = await state.get_data()
-    if current is None or current == AskHelp.who:
-        await leave(message, state, cancel_text())
-    elif current.state in PARENT:
-        await ask(PARENT[current.state], message, state, session)
-    elif current == AskHelp.what:
-        if data.get("for_other"):
-            options = data.get("options")
-            if options is None:
-                people = await family.beneficiaries(session, member.id)
-                await state.update_data(options=_options(people[:30]))
-            await ask(AskHelp.who, message, state, session)
-        else:
-            await leave(message, state, cancel_text())
-    elif current == AskHelp.when and data.get("when") is None and data.get("repeat"):
-        await state.update_data(repeat=False, to_review=False)
-        await ask(AskHelp.what, message, state, session)
-    elif data.get("to_review"):
-        await show_review(message, state, session, member, bot)
-    else:
-        await ask(TOP_STEPS[TOP_STEPS.index(current) - 1], message, state, session)
+    await turn.state.set_data(
+        {"options": _options(people[:MAX_PEOPLE]), "coordinator": member.is_coordinator}
+    )
+    await turn.ask(AskHelp.who)
 
 
 # ---------------------------------------------------------------- for whom
 
 
 @router.message(AskHelp.who, F.text == labels.NEW_RESIDENT)
-async def on_new_resident(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
-) -> None:
+async def on_new_resident(message: Message, turn: Turn, member: Member) -> None:
     if not member.is_coordinator:
-        await ask(AskHelp.who, message, state, session, hint=_(family.CoordinatorsOnly.key))
+        await turn.reask(hint=error_text(family.CoordinatorsOnly()))
         return
-    await ask(AskHelp.new_name, message, state, session)
+    await turn.ask(AskHelp.new_name)
 
 
 @router.message(AskHelp.who, F.text)
-async def on_who(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member,
-    settings: Settings,
-) -> None:
-    options: dict[str, int] = (await state.get_data()).get("options", {})
-    chosen = options.get(message.text or "")
+async def on_who(message: Message, turn: Turn, settings: Settings) -> None:
+    chosen = (await turn.data()).get("options", {}).get(message.text or "")
     if chosen is None:
-        await ask(
-            AskHelp.who, message, state, session, hint=_("Please choose one of the buttons below.")
-        )
+        await turn.reask()
         return
-    await begin(message, state, session, member, chosen, settings, for_other=True)
+    await begin(turn, chosen, settings, for_other=True)
 
 
 @router.message(AskHelp.new_name, F.text)
-async def on_new_name(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def on_new_name(message: Message, turn: Turn) -> None:
     try:
         name = members.clean_name(message.text or "")
-    except DomainError as error:
-        await ask(AskHelp.new_name, message, state, session, hint=_(error.key))
+    except members.NameInvalid as error:
+        await turn.reask(hint=error_text(error))
         return
-    await state.update_data(new_name=name)
-    await ask(AskHelp.new_branch, message, state, session)
+    await turn.update(new_name=name)
+    await turn.ask(AskHelp.new_branch)
 
 
 @router.message(AskHelp.new_branch, F.text)
-async def on_new_branch(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    chosen = catalog.named(await catalog.branches(session), message.text, language())
+async def on_new_branch(message: Message, turn: Turn) -> None:
+    chosen = catalog.named(await coordinated(turn), message.text, language())
     if chosen is None:
-        await ask(
-            AskHelp.new_branch,
-            message,
-            state,
-            session,
-            hint=_("Please choose one of the buttons below."),
-        )
+        await turn.reask()
         return
-    await state.update_data(new_branch_id=chosen.id)
-    await ask(AskHelp.new_address, message, state, session)
+    await turn.update(new_branch_id=chosen.id)
+    await turn.ask(AskHelp.new_address)
 
 
 @router.message(AskHelp.new_address, F.text)
-async def on_new_address(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member,
-    settings: Settings,
-) -> None:
-    data = await state.get_data()
+async def on_new_address(message: Message, turn: Turn, member: Member, settings: Settings) -> None:
+    data = await turn.data()
     try:
         resident = await family.register_offline_resident(
-            session,
+            turn.session,
             member.id,
             name=data.get("new_name", ""),
             branch_id=int(data.get("new_branch_id", 0)),
             address=message.text or "",
         )
     except family.AddressInvalid as error:
-        await ask(AskHelp.new_address, message, state, session, hint=_(error.key))
-        return
-    except DomainError as error:
-        await leave(message, state, _(error.key).format(**error.params))
+        await turn.reask(hint=error_text(error))
         return
     await message.answer(
         _("I have added {name}. Now, about the help they need.").format(name=escape(resident.name))
     )
-    await begin(message, state, session, member, resident.id, settings, for_other=True)
+    await begin(turn, resident.id, settings, for_other=True)
+
+
+# ---------------------------------------------------------------- in which branch
+
+
+@router.message(AskHelp.branch, F.text)
+async def on_branch(message: Message, turn: Turn) -> None:
+    data = await turn.data()
+    chosen = next((b for b in data.get("branches", []) if b[0] == message.text), None)
+    if chosen is None:
+        await turn.reask()
+        return
+    _label, branch_id, time_zone = chosen
+    await turn.update(branch_id=branch_id, time_zone=time_zone)
+    await turn.ask(first_question(data))
 
 
 # ---------------------------------------------------------------- what
 
 
 @router.message(AskHelp.what, F.text == labels.SAME_AS_LAST)
-async def on_same_as_last(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    data = await state.get_data()
+async def on_same_as_last(message: Message, turn: Turn, member: Member) -> None:
+    data = await turn.data()
     try:
-        last = await orders.repeat_last(session, member.id, data["beneficiary_id"])
+        last = await orders.repeat_last(turn.session, member.id, data["beneficiary_id"])
     except NotFound:
-        await state.update_data(has_last=False)
-        await ask(AskHelp.what, message, state, session)
+        await turn.update(has_last=False)
+        await turn.ask(AskHelp.what)
         return
-    place = last.place
-    if place is not None and place.kind == Place.HOME and not data.get("has_home"):
-        place = None
-    await state.update_data(
-        category_id=last.category_id,
-        description=last.description,
-        voice_file_id=last.voice_file_id,
-        described=True,
-        place=place.to_dict() if place else None,
-        minutes=last.estimated_minutes,
-        when=None,
-        repeat=True,
-        to_review=True,
-    )
-    await ask(AskHelp.when, message, state, session)
+    await turn.update(**asking.repeated(last, has_home=bool(data.get("has_home"))))
+    await turn.ask(AskHelp.when)
 
 
 @router.message(AskHelp.what, F.text)
-async def on_what(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    chosen = next(
-        (c for c in await catalog.categories(session) if category_text(c) == message.text),
-        None,
-    )
+async def on_what(message: Message, turn: Turn) -> None:
+    categories = await catalog.categories(turn.session)
+    chosen = next((c for c in categories if category_text(c) == message.text), None)
     if chosen is None:
-        await ask(
-            AskHelp.what, message, state, session, hint=_("Please choose one of the buttons below.")
-        )
+        await turn.reask()
         return
-    await state.update_data(category_id=chosen.id)
-    await advance(AskHelp.what, message, state, session, member, bot)
+    await turn.update(category_id=chosen.id)
+    await advance(AskHelp.what, turn)
 
 
 # ---------------------------------------------------------------- describe
 
 
 @router.message(AskHelp.describe, F.text == labels.SKIP)
-async def on_skip_description(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    await state.update_data(description="", voice_file_id=None, described=True)
-    await advance(AskHelp.describe, message, state, session, member, bot)
+async def on_skip_description(message: Message, turn: Turn) -> None:
+    await turn.update(description="", voice_file_id=None, described=True)
+    await advance(AskHelp.describe, turn)
+
+
+@router.message(AskHelp.voice, F.voice)
+async def on_voice_request(message: Message, turn: Turn) -> None:
+    assert message.voice is not None
+    await turn.update(description="", voice_file_id=message.voice.file_id, described=True)
+    await show_review(turn)
 
 
 @router.message(AskHelp.describe, F.voice)
-async def on_voice(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
+async def on_voice(message: Message, turn: Turn) -> None:
     assert message.voice is not None
-    await state.update_data(description="", voice_file_id=message.voice.file_id, described=True)
+    await turn.update(description="", voice_file_id=message.voice.file_id, described=True)
     await message.answer(_("🎤 Got it, I will pass your voice message on to the volunteer."))
-    await advance(AskHelp.describe, message, state, session, member, bot)
+    await advance(AskHelp.describe, turn)
+
+
+@router.message(AskHelp.describe_long, F.text == labels.KEEP_SHORTENED)
+async def on_keep_shortened(message: Message, turn: Turn) -> None:
+    kept = (await turn.data()).get("long_text", "")
+    await turn.update(description=kept, voice_file_id=None, described=True, long_text=None)
+    await advance(AskHelp.describe, turn)
+
+
+@router.message(AskHelp.describe_long, F.text == labels.WRITE_AGAIN)
+async def on_write_again(message: Message, turn: Turn) -> None:
+    await turn.update(long_text=None)
+    await turn.ask(AskHelp.describe)
 
 
 @router.message(AskHelp.describe, F.text, ~F.text.startswith("/"))
 @router.message(AskHelp.describe_long, F.text, ~F.text.startswith("/"))
-async def on_description(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    current = await state.get_state()
-    data = await state.get_data()
-    if current == AskHelp.describe_long.state:
-        if message.text == labels.KEEP_SHORTENED:
-            await state.update_data(
-                description=data.get("long_text", ""), voice_file_id=None, described=True,
-                long_text=None,
-            )  # fmt: skip
-            await advance(AskHelp.describe, message, state, session, member, bot)
-            return
-        if message.text == labels.WRITE_AGAIN:
-            await state.update_data(long_text=None)
-            await ask(AskHelp.describe, message, state, session)
-            return
-    kept, cut = orders.shorten_description(message.text or "")
+async def on_description(message: Message, turn: Turn) -> None:
+    kept, cut = asking.description(message.text or "")
     if cut:
-        await state.update_data(long_text=kept)
-        await ask(AskHelp.describe_long, message, state, session)
+        await turn.update(long_text=kept)
+        await turn.ask(AskHelp.describe_long)
         return
-    await state.update_data(description=kept, voice_file_id=None, described=True)
-    await advance(AskHelp.describe, message, state, session, member, bot)
+    await turn.update(description=kept, voice_file_id=None, described=True)
+    await advance(AskHelp.describe, turn)
 
 
 # ---------------------------------------------------------------- when
@@ -823,42 +641,37 @@ async def on_description(
 
 @router.message(AskHelp.when, F.text == labels.ASAP)
 @router.message(AskHelp.day, F.text == labels.ASAP)
-async def on_asap(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    await state.update_data(when=When.asap().to_dict(), day=None)
-    await advance(AskHelp.when, message, state, session, member, bot)
+async def on_asap(message: Message, turn: Turn) -> None:
+    await turn.update(when=When.asap().to_dict(), day=None)
+    await advance(AskHelp.when, turn)
 
 
-@router.message(AskHelp.when, F.text.in_([labels.TODAY, labels.TOMORROW]))
-@router.message(AskHelp.day, F.text.in_([labels.TODAY, labels.TOMORROW]))
-async def on_today_or_tomorrow(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    data = await state.get_data()
-    today = schedule.local_today(data["time_zone"], utcnow())
-    day = today if message.text == labels.TODAY else today + timedelta(days=1)
-    await state.update_data(day=day.isoformat())
-    await ask(AskHelp.part, message, state, session)
+@router.message(AskHelp.when, F.text.in_(list(QUICK_TIME_LABELS.values())))
+@router.message(AskHelp.day, F.text.in_(list(QUICK_TIME_LABELS.values())))
+async def on_quick_time(message: Message, turn: Turn) -> None:
+    days, part = next(t for t, label in QUICK_TIME_LABELS.items() if message.text == label)
+    try:
+        when = asking.quick_time(days, part, (await turn.data())["time_zone"], utcnow())
+    except InvalidInput as error:
+        await turn.ask(AskHelp.when, hint=error_text(error))
+        return
+    await turn.update(when=when.to_dict(), day=None)
+    await advance(AskHelp.when, turn)
 
 
-@router.message(AskHelp.when, F.text == labels.PICK_DAY)
-@router.message(AskHelp.day, F.text == labels.PICK_DAY)
-async def on_pick_day(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    await ask(AskHelp.day, message, state, session)
+@router.message(AskHelp.when, F.text == labels.ANOTHER_DAY)
+@router.message(AskHelp.day, F.text == labels.ANOTHER_DAY)
+async def on_pick_day(message: Message, turn: Turn) -> None:
+    await turn.ask(AskHelp.day)
 
 
 @router.callback_query(PickDay.filter())
-async def on_day_picked(
-    query: CallbackQuery,
-    callback_data: PickDay,
-    state: FSMContext,
-    session: AsyncSession,
-) -> None:
-    data = await state.get_data()
-    current = await state.get_state()
-    if data.get("draft") != callback_data.draft or current not in (
-        AskHelp.day.state,
-        AskHelp.when.state,
-        AskHelp.part.state,
+async def on_day_picked(query: CallbackQuery, callback_data: PickDay, turn: Turn) -> None:
+    data = await turn.data()
+    if data.get("draft") != callback_data.draft or await turn.step() not in (
+        AskHelp.day,
+        AskHelp.when,
+        AskHelp.part,
     ):
         await query.answer(_("This button is no longer active."))
         return
@@ -867,271 +680,170 @@ async def on_day_picked(
     except ValueError:
         await query.answer(_("Sorry, I did not understand that."))
         return
-    if day not in schedule.bookable_days(data["time_zone"], utcnow()):
-        await query.answer(_(TooFarAhead.key))
+    if day not in asking.calendar_days(data["time_zone"], utcnow()):
+        await query.answer(error_text(TooFarAhead()))
         return
     await query.answer()
-    await state.update_data(day=day.isoformat())
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(
-                "📅 " + format_skeleton("MMMMEd", day, locale=language()), reply_markup=None
-            )
-        except TelegramBadRequest:
-            pass
-        await ask(AskHelp.part, query.message, state, session)
+    await turn.update(day=day.isoformat())
+    try:
+        await turn.message.edit_text(
+            "📅 " + format_skeleton("MMMMEd", day, locale=language()), reply_markup=None
+        )
+    except TelegramBadRequest:
+        pass
+    await turn.ask(AskHelp.part)
 
 
 @router.message(AskHelp.part, F.text)
-async def on_part(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    data = await state.get_data()
-    day = date.fromisoformat(data["day"])
+async def on_part(message: Message, turn: Turn) -> None:
+    data = await turn.data()
     part = next((p for p, label in PART_LABELS.items() if message.text == label), None)
+    day = date.fromisoformat(data["day"])
     try:
-        if part is not None:
-            when = When.day_part(day, part)
-        else:
-            when = When.exact(day, schedule.parse_time(message.text or ""))
-        schedule.check(when, data["time_zone"], utcnow())
+        when = asking.on_day(day, part, message.text or "", data["time_zone"], utcnow())
     except InvalidInput as error:
-        await ask(AskHelp.part, message, state, session, hint=_(error.key))
+        await turn.reask(hint=error_text(error))
         return
-    await state.update_data(when=when.to_dict(), day=None)
-    await advance(AskHelp.when, message, state, session, member, bot)
+    await turn.update(when=when.to_dict(), day=None)
+    await advance(AskHelp.when, turn)
 
 
 # ---------------------------------------------------------------- where
 
 
 @router.message(AskHelp.where, F.text.in_([labels.MY_HOME, labels.THEIR_HOME]))
-async def on_home(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    if not (await state.get_data()).get("has_home"):
-        await ask(AskHelp.where, message, state, session, hint=_(orders.NoHomeAddress.key))
+async def on_home(message: Message, turn: Turn) -> None:
+    if not (await turn.data()).get("has_home"):
+        await turn.reask(hint=error_text(orders.NoHomeAddress()))
         return
-    await state.update_data(place=Place.home().to_dict())
-    await advance(AskHelp.where, message, state, session, member, bot)
+    await turn.update(place=Place.home().to_dict())
+    await advance(AskHelp.where, turn)
 
 
 @router.message(AskHelp.where, F.location)
-async def on_location(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
+async def on_location(message: Message, turn: Turn) -> None:
     assert message.location is not None
     place = Place.location(message.location.latitude, message.location.longitude)
-    await state.update_data(place=place.to_dict())
-    await advance(AskHelp.where, message, state, session, member, bot)
+    await turn.update(place=place.to_dict())
+    await advance(AskHelp.where, turn)
 
 
 @router.message(AskHelp.where, F.text)
-async def on_address(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
+async def on_address(message: Message, turn: Turn) -> None:
     try:
         place = Place.typed(message.text or "")
     except InvalidInput as error:
-        await ask(AskHelp.where, message, state, session, hint=_(error.key))
+        await turn.reask(hint=error_text(error))
         return
-    await state.update_data(place=place.to_dict())
-    await advance(AskHelp.where, message, state, session, member, bot)
+    await turn.update(place=place.to_dict())
+    await advance(AskHelp.where, turn)
 
 
 # ---------------------------------------------------------------- how long
 
 
 @router.message(AskHelp.duration, F.text)
-async def on_duration(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member, bot: Bot
-) -> None:
-    minutes = next((m for label, m in ESTIMATE_LABELS if message.text == label), None)
-    if minutes is None:
-        await ask(AskHelp.duration, message, state, session, hint=_(orders.EstimateInvalid.key))
+async def on_duration(message: Message, turn: Turn) -> None:
+    chosen = next((m for m, label in ESTIMATE_LABELS.items() if message.text == label), None)
+    try:
+        minutes = asking.estimate(chosen)
+    except orders.EstimateInvalid as error:
+        await turn.reask(hint=error_text(error))
         return
-    await state.update_data(minutes=minutes)
-    await advance(AskHelp.duration, message, state, session, member, bot)
+    await turn.update(minutes=minutes)
+    await advance(AskHelp.duration, turn)
 
 
-# ---------------------------------------------------------------- review
+# ---------------------------------------------------------------- the review's buttons
 
 
-async def _stale(query: CallbackQuery, session: AsyncSession, member: Member, draft: str) -> None:
-    """A button of a summary that is no longer the current one."""
-    order = await orders.find_by_key(session, order_key(draft))
-    if order is not None and order.requester_id == member.id:
-        await query.answer(_("This request was already sent. You can see it in “📋 My orders”."))
+async def is_current(query: CallbackQuery, draft: str, turn: Turn) -> bool:
+    """Is this button on the summary in use now? If not, say so and take its buttons off:
+    it was sent already, or a newer summary replaced it."""
+    if (await turn.data()).get("draft") == draft and await turn.step() is not None:
+        return True
+    order = await orders.find_by_key(turn.session, order_key(draft))
+    if order is not None and turn.member is not None and order.requester_id == turn.member.id:
+        await query.answer(_("This request was already sent. You can see it in “📋 My requests”."))
     else:
         await query.answer(_("This button is no longer active."))
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_reply_markup(reply_markup=None)
-        except TelegramBadRequest:
-            pass
+    try:
+        await turn.message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest:
+        pass
+    return False
 
 
-@router.callback_query(AskStep.filter())
-async def on_review_button(
-    query: CallbackQuery,
-    callback_data: AskStep,
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member | None,
-    settings: Settings,
-    bot: Bot,
+EDITS = [AskAction(answer.value) for answer in Answer]
+
+
+@router.callback_query(AskStep.filter(F.action.in_(EDITS)), Known())
+async def on_edit(query: CallbackQuery, callback_data: AskStep, turn: Turn) -> None:
+    if not await is_current(query, callback_data.draft, turn):
+        return
+    await query.answer()
+    await turn.update(to_review=True)
+    await turn.ask(STATE_OF[Answer(callback_data.action.value)])
+
+
+@router.callback_query(AskStep.filter(F.action == AskAction.CANCEL), Known())
+async def on_review_cancel(query: CallbackQuery, callback_data: AskStep, turn: Turn) -> None:
+    if not await is_current(query, callback_data.draft, turn):
+        return
+    await query.answer()
+    await stop(turn)
+
+
+@router.callback_query(AskStep.filter(F.action == AskAction.SEND), Known())
+async def on_send(
+    query: CallbackQuery, callback_data: AskStep, turn: Turn, member: Member, settings: Settings
 ) -> None:
-    if member is None:
-        await query.answer(_("This button is no longer active."))
+    if not await is_current(query, callback_data.draft, turn):
         return
-    data = await state.get_data()
-    if data.get("draft") != callback_data.draft or await state.get_state() is None:
-        await _stale(query, session, member, callback_data.draft)
-        return
-    if not isinstance(query.message, Message):
-        await query.answer(_("This button is no longer active."))
-        return
-    message = query.message
-    action = callback_data.action
-    if action in EDITS:
+    data = await turn.data()
+    if await turn.step() != AskHelp.review or asking.first_missing(data) is not None:
         await query.answer()
-        await state.update_data(to_review=True)
-        await ask(EDITS[action], message, state, session)
-    elif action == "cancel":
-        await query.answer()
-        await _retire_review(bot, message.chat.id, data)
-        await leave(message, state, cancel_text())
-    elif action == "send":
-        await send(query, message, data, state, session, member, settings, bot)
-    else:
-        await query.answer(_("Sorry, I did not understand that."))
-
-
-async def send(
-    query: CallbackQuery,
-    message: Message,
-    data: dict[str, Any],
-    state: FSMContext,
-    session: AsyncSession,
-    member: Member,
-    settings: Settings,
-    bot: Bot,
-) -> None:
-    if await state.get_state() != AskHelp.review.state or first_missing(data) is not None:
-        await query.answer()
-        await show_review(message, state, session, member, bot)
+        await show_review(turn)
         return
     try:
         placed = await orders.place_order(
-            session,
+            turn.session,
             requester_id=member.id,
             beneficiary_id=data["beneficiary_id"],
-            request=draft_request(data),
+            request=asking.to_request(data),
             key=order_key(data["draft"]),
             max_open=settings.max_open_orders,
         )
-    except (TimeInPast, TooFarAhead) as error:
+    except (InvalidInput, NotFound) as error:
+        if asking.asked_again(error) is None:
+            raise
         await query.answer()
-        await state.update_data(when=None, to_review=True)
-        await ask(AskHelp.when, message, state, session, hint=_(error.key))
-        return
-    except (orders.NoHomeAddress, orders.PlaceInvalid) as error:
-        await query.answer()
-        await state.update_data(place=None, to_review=True)
-        await ask(AskHelp.where, message, state, session, hint=_(error.key))
-        return
-    except DomainError as error:
-        await query.answer()
-        await _retire_review(bot, message.chat.id, data)
-        await leave(message, state, _(error.key).format(**error.params))
+        await answer_again(turn, error)
         return
     await query.answer(_("Sent!"))
-    await state.clear()
+    await turn.state.clear()
     try:
-        await message.edit_reply_markup(reply_markup=None)
+        await turn.message.edit_reply_markup(reply_markup=None)
     except TelegramBadRequest:
         pass
+    await told_sent(turn, placed, member, data.get("beneficiary_name", ""))
+
+
+async def told_sent(turn: Turn, placed: orders.Placed, member: Member, name: str) -> None:
+    """Sent, and for a typed address of one's own, the offer to remember it as home."""
     order = placed.order
     for_other = order.beneficiary_id != member.id
-    if for_other:
-        text = _(
-            "✅ Sent! I will let you know as soon as a volunteer says yes, and {name} too "
-            "if they use this bot."
-        ).format(name=escape(data.get("beneficiary_name", "")))
-    else:
-        text = _("✅ Sent! I will let you know as soon as a volunteer says yes.")
-    if placed.coverage.needs_sponsor:
-        text += "\n" + _("A coordinator will see that it needs help with the cost.")
-    await message.answer(text, reply_markup=keyboards.main_menu())
+    await turn.message.answer(
+        sent_text(for_other=for_other, name=name, needs_sponsor=placed.coverage.needs_sponsor),
+        reply_markup=keyboards.main_menu(),
+    )
     if not for_other and order.place_kind == Place.ADDRESS and not member.address:
-        await message.answer(
-            _(
-                "Is {address} your home? I can remember it, so next time you just tap "
-                "“{my_home}”."
-            ).format(address=escape(order.address or ""), my_home=labels.MY_HOME),
-            reply_markup=remember_home_buttons(order.id),
+        await turn.message.answer(
+            remember_home_text(order.address or ""),
+            reply_markup=markup(remember_home_buttons(order.id)),
         )
 
 
-def remember_home_buttons(order_id: int) -> InlineKeyboardMarkup:
-    buttons = InlineKeyboardBuilder()
-    buttons.button(
-        text=str(labels.REMEMBER_HOME), callback_data=RememberHome(order_id=order_id, keep=True)
-    )
-    buttons.button(
-        text=str(labels.NOT_MY_HOME), callback_data=RememberHome(order_id=order_id, keep=False)
-    )
-    buttons.adjust(1)
-    return buttons.as_markup()
-
-
-@router.callback_query(RememberHome.filter())
-async def on_remember_home(
-    query: CallbackQuery, callback_data: RememberHome, session: AsyncSession, member: Member | None
-) -> None:
-    if member is None:
-        await query.answer(_("Sorry, this button is not for you."), show_alert=True)
-        return
-    if callback_data.keep:
-        try:
-            async with session.begin_nested():
-                kept = await orders.remember_home(
-                    session, member_id=member.id, order_id=callback_data.order_id
-                )
-        except DomainError as error:
-            await query.answer(_(error.key).format(**error.params), show_alert=True)
-            return
-        text = _("🏠 Thank you, I will remember {address} as your home.").format(
-            address=escape(kept.address or "")
-        )
-    else:
-        text = _("All right, I will not keep it.")
-    await query.answer()
-    await show_in_place(query, text, None)
-
-
-# ---------------------------------------------------------------- anything else
-
-
-@router.message(AskHelp())
-async def reprompt(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    """A sticker, a photo, a stray command: say what fits here and ask again."""
-    step = step_of(await state.get_state()) or AskHelp.what
-    if step == AskHelp.review:
-        await message.answer(
-            _("Please use the buttons on the summary above: ✅ Send, or ✏️ to change something.")
-        )
-        return
-    if step in (AskHelp.describe, AskHelp.describe_long):
-        hint = _("Please type a few words, or send a voice message.")
-    elif step == AskHelp.where:
-        hint = _("Please type the address, or share a location with the button below.")
-    elif step in (AskHelp.part, AskHelp.new_address, AskHelp.new_name):
-        hint = _("Please answer with a short text.")
-    elif step == AskHelp.day:
-        hint = _("Please tap a day in the calendar above.")
-        await message.answer(hint)
-        return
-    else:
-        hint = _("Please choose one of the buttons below.")
-    await ask(step, message, state, session, hint=hint)
+@router.callback_query(Known(), F.data.startswith(AskStep.__prefix__ + ":"))
+async def on_unknown_review_button(query: CallbackQuery) -> None:
+    await query.answer(_("Sorry, I did not understand that."))

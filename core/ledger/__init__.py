@@ -9,7 +9,6 @@ from core.ledger.accounts import (
     find_member_account,
     get_account,
     issuance_account,
-    member_overdraft_limit,
     merchant_account,
     open_member_account,
     payer_account,
@@ -47,6 +46,13 @@ from core.ledger.errors import (
 from core.ledger.holds import expire_due_holds, get_hold, place_hold, post_hold, void_hold
 from core.ledger.inputs import MAX_MINUTES
 from core.ledger.passbook import PassbookLine, PassbookPage, passbook
+from core.ledger.policy import (
+    branch_policy,
+    follow_role,
+    member_overdraft_limit,
+    overdraft_limit_of,
+    set_branch_policy,
+)
 from core.ledger.postings import adjust, get_posting, grant, post, reverse, transfer
 from core.ledger.totals import BranchTotals, branch_totals
 from core.ledger.values import (
@@ -55,6 +61,7 @@ from core.ledger.values import (
     AccountKind,
     Actor,
     Balance,
+    BranchPolicy,
     Entry,
     Hold,
     HoldStatus,
@@ -71,6 +78,7 @@ __all__ = [
     "Actor",
     "AlreadyReversed",
     "Balance",
+    "BranchPolicy",
     "BranchTotals",
     "CannotReverseReversal",
     "CoordinatorRequired",
@@ -106,9 +114,11 @@ __all__ = [
     "adjust",
     "atomically",
     "balance_of",
+    "branch_policy",
     "branch_totals",
     "expire_due_holds",
     "find_member_account",
+    "follow_role",
     "get_account",
     "get_hold",
     "get_posting",
@@ -118,6 +128,7 @@ __all__ = [
     "member_overdraft_limit",
     "merchant_account",
     "open_member_account",
+    "overdraft_limit_of",
     "passbook",
     "payer_account",
     "place_hold",
@@ -125,6 +136,7 @@ __all__ = [
     "post",
     "post_hold",
     "reverse",
+    "set_branch_policy",
     "set_member_overdraft_limit",
     "transfer",
     "verify_ledger",

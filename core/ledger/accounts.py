@@ -1,4 +1,4 @@
-"""Opening and finding accounts, and the overdraft limit each branch gives its members.
+"""Opening and finding accounts; a member's opens with the overdraft limit of their branch.
 
 Opening is get-or-create and safe to race: the row is inserted with ON CONFLICT DO
 NOTHING on (kind, owner) and read back, so two callers get the same account.
@@ -6,28 +6,20 @@ NOTHING on (kind, owner) and read back, so two callers get the same account.
 
 from __future__ import annotations
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.db import utcnow
-from core.ledger import inputs
-from core.ledger.errors import (
-    CoordinatorRequired,
-    OverdraftInUse,
-    UnknownAccount,
-    UnknownBranch,
-    UnknownMember,
-)
+from core.ledger.errors import UnknownAccount, UnknownMember
 from core.ledger.idempotency import InsertOnce
-from core.ledger.tables import LedgerAccount, LedgerBranchSettings
+from core.ledger.policy import (
+    accounts,
+    ensure_branch,
+    members,
+    overdraft_limit_of,
+    set_branch_policy,
+)
 from core.ledger.values import Account, AccountKind, Actor
-from core.models import Branch, Member
-
-accounts = LedgerAccount.__table__
-settings = LedgerBranchSettings.__table__
-branches = Branch.__table__
-members = Member.__table__
 
 _insert_account = InsertOnce(accounts)
 _ACCOUNT_COLUMNS = (
@@ -82,17 +74,8 @@ async def _open(
     return opened
 
 
-async def _exists(conn: AsyncConnection, table: Table, row_id: int) -> bool:
-    return (await conn.execute(select(table.c.id).where(table.c.id == row_id))).first() is not None
-
-
-async def ensure_branch(conn: AsyncConnection, branch_id: int) -> None:
-    if not await _exists(conn, branches, branch_id):
-        raise UnknownBranch(branch_id=branch_id)
-
-
 async def open_member_account(session: AsyncSession, member_id: int, branch_id: int) -> Account:
-    """The member's one account, opened in `branch_id` with the branch's overdraft limit.
+    """The member's one account, opened in `branch_id` with the limit the branch gives them.
 
     A member who already has an account gets it back as it is, wherever it was opened.
     """
@@ -100,9 +83,10 @@ async def open_member_account(session: AsyncSession, member_id: int, branch_id: 
     found = await _find(conn, AccountKind.MEMBER, member_id)
     if found is not None:
         return found
-    if not await _exists(conn, members, member_id):
+    known = (await conn.execute(select(members.c.id).where(members.c.id == member_id))).first()
+    if known is None:
         raise UnknownMember(member_id=member_id)
-    limit = await member_overdraft_limit(session, branch_id)
+    limit = await overdraft_limit_of(session, member_id, branch_id)
     return await _open(conn, AccountKind.MEMBER, branch_id, member_id, limit)
 
 
@@ -142,53 +126,8 @@ async def get_account(session: AsyncSession, account_id: int) -> Account:
     return _account(row)
 
 
-async def member_overdraft_limit(session: AsyncSession, branch_id: int) -> int:
-    """How far the branch lets a member's available balance go below zero (0 by default)."""
-    conn = await session.connection()
-    limit = (
-        await conn.execute(
-            select(settings.c.member_overdraft_limit).where(settings.c.branch_id == branch_id)
-        )
-    ).scalar()
-    if limit is None:
-        await ensure_branch(conn, branch_id)
-        return 0
-    return limit
-
-
 async def set_member_overdraft_limit(
     session: AsyncSession, branch_id: int, minutes: int, *, actor: Actor
 ) -> None:
-    """Set the branch's member overdraft limit, for its existing and future member accounts.
-
-    Setting a value is idempotent by nature, so it takes no key. A limit that members are
-    already below is refused rather than leaving them in breach.
-    """
-    if not actor.is_coordinator:
-        raise CoordinatorRequired()
-    minutes = inputs.overdraft_limit(minutes)
-    conn = await session.connection()
-    await ensure_branch(conn, branch_id)
-    members_of_branch = (accounts.c.branch_id == branch_id) & (
-        accounts.c.kind == AccountKind.MEMBER
-    )
-    # Lock the branch's member accounts in id order, as postings do, before judging them.
-    available = await conn.scalars(
-        select(accounts.c.balance - accounts.c.held)
-        .where(members_of_branch)
-        .order_by(accounts.c.id)
-        .with_for_update()
-    )
-    below = sum(1 for minutes_left in available if minutes_left < -minutes)
-    if below:
-        raise OverdraftInUse(count=below, limit=minutes)
-    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[conn.dialect.name]
-    values = {"branch_id": branch_id, "member_overdraft_limit": minutes, "updated_at": utcnow()}
-    statement = upsert(settings).values(values)
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[settings.c.branch_id],
-            set_={"member_overdraft_limit": minutes, "updated_at": values["updated_at"]},
-        )
-    )
-    await conn.execute(update(accounts).where(members_of_branch).values(overdraft_limit=minutes))
+    """Set how far the branch's members may overdraw (residents keep a larger own limit)."""
+    await set_branch_policy(session, branch_id, actor=actor, member_overdraft_limit=minutes)

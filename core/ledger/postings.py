@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
@@ -165,7 +165,12 @@ async def replay(conn: AsyncConnection, request: PostingRequest) -> Posting:
         raise RuntimeError(f"key {request.key!r} conflicted, yet no transaction holds it")
     posting, stored_fingerprint = found
     check_same(stored_fingerprint, request.fingerprint)
-    return posting
+    # The same request, so the same accounts: its entries in the order the request gave its
+    # legs, as the first answer had them (PostgreSQL stores them in whatever order its
+    # one statement moved the balances).
+    leg_order = {account_id: i for i, (account_id, _) in enumerate(request.legs)}
+    entries_ = sorted(posting.entries, key=lambda entry: leg_order.get(entry.account_id, 0))
+    return replace(posting, entries=tuple(entries_))
 
 
 def _claim_statement(dialect_insert: Callable) -> Insert:

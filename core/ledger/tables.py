@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 import core.models  # noqa: F401  (the naming convention, branches, members and orders)
 from core.db import UTCDateTime, utcnow
+from core.ledger.values import DEFAULT_RESIDENT_OVERDRAFT, DEFAULT_WELCOME_MINUTES
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -24,6 +25,10 @@ BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 def _minutes(*, nullable: bool = False, default: int | None = 0) -> Column:
     return Column(BigInteger, nullable=nullable, default=default)
+
+
+def _policy_minutes(default: int) -> Column:
+    return Column(BigInteger, nullable=False, default=default, server_default=str(default))
 
 
 def _timestamp(*, nullable: bool = False) -> Column:
@@ -61,15 +66,29 @@ class LedgerAccount(SQLModel, table=True):
 
 
 class LedgerBranchSettings(SQLModel, table=True):
-    """Per-branch ledger policy: how far members may overdraw."""
+    """Per-branch ledger policy: welcome hours, how far members and residents may overdraw.
+
+    A branch without a row follows the defaults (`core.ledger.values.BranchPolicy`).
+    """
 
     __tablename__ = "ledger_branch_settings"
-    __table_args__ = (CheckConstraint("member_overdraft_limit >= 0", name="limit_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("member_overdraft_limit >= 0", name="limit_not_negative"),
+        CheckConstraint("welcome_minutes >= 0", name="welcome_not_negative"),
+        CheckConstraint("resident_overdraft_limit >= 0", name="resident_limit_not_negative"),
+    )
 
     branch_id: int = Field(
         sa_column=Column(Integer, ForeignKey("branches.id"), primary_key=True, autoincrement=False)
     )
     member_overdraft_limit: int = Field(default=0, sa_column=_minutes())
+    # Server defaults too, so a branch's row written by hand gets the default policy.
+    welcome_minutes: int = Field(
+        default=DEFAULT_WELCOME_MINUTES, sa_column=_policy_minutes(DEFAULT_WELCOME_MINUTES)
+    )
+    resident_overdraft_limit: int = Field(
+        default=DEFAULT_RESIDENT_OVERDRAFT, sa_column=_policy_minutes(DEFAULT_RESIDENT_OVERDRAFT)
+    )
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 
 
@@ -81,6 +100,11 @@ class LedgerTransaction(SQLModel, table=True):
     """
 
     __tablename__ = "ledger_transactions"
+    # A branch's hours exchanged in a period (core.stats) read the service postings in it;
+    # with the order in the index, finding a branch's postings reads no transaction row.
+    __table_args__ = (
+        Index("ix_ledger_transactions_kind_created_at", "kind", "created_at", "order_id"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True))
     kind: str = Field(max_length=16)

@@ -36,6 +36,27 @@ class HoldStatus(StrEnum):
     EXPIRED = "expired"
 
 
+# One hour: a first request of about an hour needs nobody's help with its cost.
+DEFAULT_WELCOME_MINUTES = 60
+# Two hours below zero for residents: with the welcome hours, a first request up to three.
+DEFAULT_RESIDENT_OVERDRAFT = 120
+
+
+@dataclass(frozen=True, slots=True)
+class BranchPolicy:
+    """What a branch gives its members to start with (see core.ledger.policy)."""
+
+    welcome_minutes: int = DEFAULT_WELCOME_MINUTES
+    member_overdraft_limit: int = 0
+    resident_overdraft_limit: int = DEFAULT_RESIDENT_OVERDRAFT
+
+    def overdraft_limit(self, *, is_resident: bool) -> int:
+        """A member's overdraft limit: a resident gets the larger of the two limits."""
+        if is_resident:
+            return max(self.member_overdraft_limit, self.resident_overdraft_limit)
+        return self.member_overdraft_limit
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who asks for a mutation: a member (maybe a coordinator), or the system (no member).

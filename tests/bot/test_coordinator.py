@@ -25,6 +25,7 @@ from core.models import (
 )
 from tests.bot.conftest import COORDINATOR_ID
 from tests.bot.lang import t
+from tests.bot.rows import snapshot
 from tests.bot.test_request_help import (
     category_label,
     coordinator_member,
@@ -157,11 +158,14 @@ async def test_the_coordinator_finds_someone_after_the_last_wave(person, session
     cannot = t(lang, CANNOT).format(volunteer=tom_name, category=repairs, name=resident_name)
     assert not [m for m in coordinator.bot_messages() if cannot in (m.get("text") or "")]
 
-    # The order is taken: the coordinator's buttons say so kindly and change nothing.
-    taken = t(lang, "Another volunteer has already said yes. Thank you all the same!")
+    # The order is taken: the coordinator's buttons say so kindly, in a coordinator's words,
+    # and change nothing.
+    taken = t(lang, "A volunteer has already said yes to this request, so nothing more is needed.")
     helper = t(lang, "🙋 Ask {name}").format(name="Helper 1")
+    before = await snapshot(sessions)
     assert (await coordinator.tap_inline(helper))["text"] == taken
     assert (await coordinator.tap_inline(t(lang, "🔁 Another round")))["text"] == taken
+    assert await snapshot(sessions) == before
     await coordinator.command("/waiting")
     await until(coordinator, t(lang, "🎉 Every request has a volunteer. Nothing is waiting."))
 
@@ -275,7 +279,8 @@ async def test_coordinators_have_waiting_in_their_command_menu(
     await until(coordinator, t("ko", "🎉 Every request has a volunteer. Nothing is waiting."))
     # The main menu leads there too, although this coordinator does not volunteer.
     await coordinator.tap(t("ko", "🤝 Volunteering"))
-    await until(coordinator, t("ko", "🧭 Your coordinator tools:"))
+    await until(coordinator, t("ko", "🧭 Your coordinator tools are below."))
+    assert t("ko", "🙋 Become a volunteer") in coordinator.inline_labels()
     await coordinator.tap_inline(t("ko", "📋 All waiting requests"))
     await until(coordinator, t("ko", "🎉 Every request has a volunteer. Nothing is waiting."))
     await resident.command("/waiting")
@@ -283,9 +288,14 @@ async def test_coordinators_have_waiting_in_their_command_menu(
 
 
 async def uncovered_request(person, sessions, lang: str):
-    """A resident with no credit asks for help; a coordinator and a volunteer are around.
-    Returns (coordinator, resident, volunteer)."""
+    """A resident with no credit, in a branch that gives residents no overdraft, asks for help;
+    a coordinator and a volunteer are around. Returns (coordinator, resident, volunteer)."""
     resident_name, coordinator_name, tom_name, _ann, _area = NAMES[lang]
+    async with transaction(sessions, write=True) as s:
+        luoshan = await catalog.branch_by_code(s, "luoshan")
+        await ledger.set_branch_policy(
+            s, luoshan.id, actor=ledger.Actor(is_coordinator=True), resident_overdraft_limit=0
+        )
     coordinator = await coordinator_member(person, sessions, coordinator_name, lang)
     resident = await member(person, sessions, resident_name, lang, branch="luoshan")
     tom = await volunteer(person, sessions, tom_name, lang, 0.001)
@@ -305,7 +315,7 @@ async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions
     assert "12 Luoshan Road" not in alert
     await coordinator.tap_inline(t(lang, "🔎 Find someone"))
     pool_line = (
-        "💝 {name} does not have enough credit for this. The branch pool can still give {pool}. "
+        "💝 {name} does not have enough credit for this. The community pool can still give {pool}. "
         "Once the cost is covered, the nudges go out by themselves."
     )
     await until(
@@ -313,10 +323,10 @@ async def test_the_pool_covers_a_resident_without_enough_credit(person, sessions
     )
     ask = t(lang, "🙋 Ask {name}").format(name=tom_name)
     assert ask not in coordinator.inline_labels()  # nobody is asked before the cost is covered
-    paid = t(lang, "💝 Thank you. The pool pays, and the nudges go out now.")
-    assert (await coordinator.tap_inline(t(lang, "💝 The branch pool pays")))["text"] == paid
+    paid = t(lang, "💝 Thank you. The community pool pays, and the nudges go out now.")
+    assert (await coordinator.tap_inline(t(lang, "💝 The community pool pays")))["text"] == paid
     good_news = (
-        "💝 Good news: the branch will pay for {category}, {when}. "
+        "💝 Good news: the community pool will pay for {category}, {when}. "
         "I am looking for a volunteer now."
     )
     await until(resident, t(lang, good_news).split("{")[0])
@@ -380,7 +390,7 @@ async def test_a_no_to_a_personal_ask_leads_back_to_the_view(person, sessions, l
         "😔 I am sorry: nobody was free in time for {category}. You are very welcome to ask again.",
     )
     await until(resident, expired.format(category=repairs))
-    gone = t(lang, "This request is no longer open. Thank you for looking!")
+    gone = t(lang, "This request is no longer waiting for a volunteer, so nothing was changed.")
     assert (await coordinator.tap_inline(ask_tom))["text"] == gone
     async with sessions() as s:
         asks = await s.scalar(select(func.count()).where(OutboxMessage.key.like("ask:%")))
@@ -393,7 +403,7 @@ async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> Non
     coordinator, resident, tom = await uncovered_request(person, sessions, lang)
     await until(coordinator, resident_name)  # the alert
 
-    await resident.tap(t(lang, "📋 My orders"))
+    await resident.tap(t(lang, "📋 My requests"))
     await until(resident, t(lang, "🕓 Waiting for a coordinator to help with the cost"))
     report = await sweep(sessions, await window_end_of_the_order(sessions))
     assert len(report.expired) == 1 and report.nudged == 0
@@ -405,7 +415,7 @@ async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> Non
         "welcome to ask again.",
     )
     await until(resident, uncovered.format(category=repairs))
-    await resident.tap(t(lang, "📋 My orders"))
+    await resident.tap(t(lang, "📋 My requests"))
     await until(resident, t(lang, "⌛ Expired: the cost was not covered in time"))
     nobody_free = t(lang, "😔 I am sorry: nobody was free in time for {category}. "
                           "You are very welcome to ask again.")  # fmt: skip
@@ -420,9 +430,11 @@ async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> Non
     )
     await until(coordinator, upto_when(lang, lapsed, category=repairs, name=resident_name))
 
-    # The alert's button, tapped late, says so kindly and spends nothing.
-    gone = t(lang, "This request is no longer open. Thank you for looking!")
-    assert (await coordinator.tap_inline(t(lang, "💝 The branch pool pays")))["text"] == gone
+    # The alert loses its buttons: it says there is nothing more to do, and spends nothing.
+    expired = "⌛ {category}, {when}: this request has expired. There is nothing more to do."
+    await until(coordinator, t(lang, expired).split("{when}")[-1])
+    with pytest.raises(LookupError):
+        await coordinator.tap_inline(t(lang, "💝 The community pool pays"))
     await tom.sync()
     assert not [
         m for m in tom.bot_messages()

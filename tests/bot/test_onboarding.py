@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from core.models import Identity, Member
 from tests.bot.lang import t
+from tests.bot.test_volunteer_journey import until
 
 LANGUAGES = [
     # (Telegram language_code, our code, native name, a name, the branch as shown)
@@ -222,8 +223,8 @@ async def test_language_can_be_changed_any_time(person) -> None:
 async def test_my_data_then_delete_me(person, client, sessions) -> None:
     ann = await person("Ann", language_code="en")
     await _sign_up(ann, name="Ann Lee")
-    await ann.tap("👤 My details")
-    details = (await ann.wait_reply())["text"]
+    await ann.tap("👤 My details")  # as /mydata, without the file (tests/bot/test_mydata)
+    details = await until(ann, "Here is everything we keep about you:")
     assert "Ann Lee" in details and "Luoshan, Shanghai" in details
 
     await ann.command("/deleteme")

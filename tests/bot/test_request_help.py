@@ -73,6 +73,15 @@ async def category_label(sessions, code: str, lang: str) -> str:
     return f"{category.emoji} {catalog.localized(category.names, lang)}"
 
 
+async def tap_shown(p: Persona, label: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Tap the reply button `label` once the bot shows it. A step's buttons may come in a
+    message of their own a moment after its first words: under load, after the quiet
+    window that ends `wait_reply`."""
+    if label not in p.keyboard_labels():
+        await p.wait_for(lambda _event: label in p.keyboard_labels(), timeout)
+    await p.tap(label)
+
+
 async def fill_in(
     p: Persona,
     sessions,
@@ -81,16 +90,18 @@ async def fill_in(
     category: str = "repairs",
     describe: str | None = "The kitchen tap drips",
     voice: bool = False,
+    when: str = "☀️ Tomorrow afternoon",
     where: str | None = "12 Luoshan Road, flat 3",
     duration: str = "1 hour",
     start: str = "🙋 Ask for help",
 ) -> dict:
-    """Answer every step up to the review; returns the summary message."""
+    """Answer every step up to the review; returns the summary message. How long it takes
+    is about an hour unless the review's ✏️ changes it to `duration`."""
     if start:
         await p.tap(t(lang, start))
         await p.wait_reply()
     assert p.last_text().startswith(t(lang, "What do you need help with?")[:4])
-    await p.tap(await category_label(sessions, category, lang))
+    await tap_shown(p, await category_label(sessions, category, lang))
     await p.wait_reply()
     if voice:
         await p.send_voice(duration=4)
@@ -99,17 +110,19 @@ async def fill_in(
     else:
         await p.send(describe)
     await p.wait_reply()
-    await p.tap(t(lang, "Tomorrow"))
-    await p.wait_reply()
-    await p.tap(t(lang, "☀️ Afternoon"))
+    await tap_shown(p, t(lang, when))
     await p.wait_reply()
     if where is None:
-        await p.tap(t(lang, "📍 Share my location"))
+        await tap_shown(p, t(lang, "📍 Share my location"))
     else:
         await p.send(where)
-    await p.wait_reply()
-    await p.tap(t(lang, duration))
-    return await p.wait_reply()
+    summary = await p.wait_reply()
+    if duration != "1 hour":
+        await p.tap_inline(t(lang, "✏️ How long"), message_id=summary["message_id"])
+        await p.wait_reply()
+        await p.tap(t(lang, duration))
+        summary = await p.wait_reply()
+    return summary
 
 
 @pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
@@ -124,7 +137,7 @@ async def test_a_resident_asks_for_help_in_their_language(person, sessions, lang
     await p.wait_reply()
     sent = sent_message(p)
     assert sent.startswith(t(lang, "✅ Sent! I will let you know as soon as a volunteer says yes."))
-    assert t(lang, "📋 My orders") in p.keyboard_labels()
+    assert t(lang, "📋 My requests") in p.keyboard_labels()
     [order] = await all_orders(sessions)
     assert order.status == OrderStatus.OPEN
     assert order.description == "The kitchen tap drips"
@@ -190,8 +203,6 @@ async def test_a_daughter_asks_for_her_father(person, sessions) -> None:
     await daughter.wait_reply()
     assert t(lang, "🏠 At their home") in daughter.keyboard_labels()
     await daughter.tap(t(lang, "🏠 At their home"))
-    await daughter.wait_reply()
-    await daughter.tap(t(lang, "30 minutes"))
     summary = await daughter.wait_reply()
     assert "王建国" in summary["text"] and "罗山路 7 弄 3 号" in summary["text"]
     await daughter.tap_inline(t(lang, "✅ Send"))
@@ -223,15 +234,17 @@ async def test_a_coordinator_asks_for_a_resident_without_a_phone(person, session
     await li.wait_reply()
     await li.tap(t(lang, "Skip ➡️"))
     await li.wait_reply()
-    await li.tap(t(lang, "📅 Pick a day"))
+    await li.tap(t(lang, "📅 Another day"))
     calendar = await li.wait_reply()
     days = li.inline_labels(calendar)
-    assert len(days) == 14
+    assert len(days) == 15  # today, for a time of its own, and two weeks ahead
     await li.tap_inline(days[2])
     await li.wait_reply()
     await li.send("9:30")
     await li.wait_reply()
     await li.tap(t(lang, "🏠 At their home"))
+    summary = await li.wait_reply()
+    await li.tap_inline(t(lang, "✏️ How long"), message_id=summary["message_id"])
     await li.wait_reply()
     await li.tap(t(lang, "Half a day"))
     summary = await li.wait_reply()
@@ -290,7 +303,7 @@ async def test_cancel_an_accepted_order_tells_the_volunteer(person, sessions) ->
             session, payer.id, earner.id, 60, key="accept", order_id=order.id
         )
 
-    await p.tap("📋 My orders")
+    await p.tap(t("en", "📋 My requests"))
     listing = await p.wait_reply()
     assert "Tom is coming to help" in listing["text"]
     await p.tap_inline(p.inline_labels(listing)[0])
@@ -324,7 +337,7 @@ async def test_cancel_with_a_typed_reason(person, sessions) -> None:
     await fill_in(p, sessions, "ko")
     await p.tap_inline(t("ko", "✅ Send"))
     await p.wait_reply()
-    await p.tap(t("ko", "📋 My orders"))
+    await p.tap(t("ko", "📋 My requests"))
     listing = await p.wait_reply()
     await p.tap_inline(p.inline_labels(listing)[0])
     await p.wait_reply()
@@ -358,7 +371,9 @@ async def test_double_tapping_send_makes_one_order(person, sessions, client) -> 
         for q in (first, second)
     ]
     assert answers[0] == "Sent!"
-    assert answers[1] == "This request was already sent. You can see it in “📋 My orders”."
+    assert answers[1] == t(
+        "en", "This request was already sent. You can see it in “📋 My requests”."
+    )
     assert len(await all_orders(sessions)) == 1
 
 
@@ -383,8 +398,6 @@ async def test_a_restart_in_the_middle_resumes_at_the_same_step(
         "Only the volunteer who accepts will see it.",
     )
     await p.send("罗山路 7 弄")
-    await p.wait_reply()
-    await p.tap(t("zh_Hans", "1 hour"))
     await p.wait_reply()
     await p.tap_inline(t("zh_Hans", "✅ Send"))
     await p.wait_reply()
@@ -427,7 +440,7 @@ async def test_back_and_cancel(person, sessions) -> None:
     await p.wait_reply()
     await p.send("Walk Bella")
     await p.wait_reply()
-    await p.tap("Today")
+    await p.tap("📅 Another day")
     await p.wait_reply()
     await p.tap("⬅️ Back")
     assert (await p.wait_reply())["text"] == "When would you like the help?"
@@ -466,8 +479,6 @@ async def test_a_long_description_is_cut_kindly_after_asking(person, sessions) -
     await p.tap("⚡ As soon as possible")
     await p.wait_reply()
     await p.send("Flat 3")
-    await p.wait_reply()
-    await p.tap("30 minutes")
     await p.wait_reply()
     await p.tap_inline("✅ Send")
     await p.wait_reply()
@@ -519,7 +530,9 @@ async def test_a_time_already_past_today_is_refused(person, sessions) -> None:
     await p.wait_reply()
     await p.tap("Skip ➡️")
     await p.wait_reply()
-    await p.tap("Today")
+    await p.tap("📅 Another day")
+    await p.wait_reply()
+    await p.tap_inline_at(0, 0)  # today
     await p.wait_reply()
     await p.send("0:01")
     reply = await p.wait_reply()
@@ -527,7 +540,7 @@ async def test_a_time_already_past_today_is_refused(person, sessions) -> None:
 
 
 async def test_a_member_who_cannot_cover_the_cost_is_told_kindly(person, sessions) -> None:
-    p = await member(person, sessions, "Ann", "en")
+    p = await member(person, sessions, "Ann", "en", is_resident=False)  # no residents' overdraft
     summary = await fill_in(p, sessions, "en")
     assert "💳 Cost: about 1 hour of time credit." in summary["text"]
     assert "You earn credit by helping a neighbour" in summary["text"]
@@ -652,7 +665,7 @@ async def test_the_review_shows_the_cost_and_the_balance(
     await p.tap_inline("✅ Send")
     reply = await p.wait_reply()
     assert "coordinator" not in reply["text"]
-    await p.tap("📋 My orders")
+    await p.tap(t("en", "📋 My requests"))
     assert "🛒 Shopping & errands" in (await p.wait_reply())["text"]
     [order] = await all_orders(sessions)
     assert order.funding == funding
@@ -685,14 +698,10 @@ async def test_a_typed_address_can_become_my_home(person, sessions, lang) -> Non
     await p.wait_reply()
     await p.tap(t(lang, "Skip ➡️"))
     await p.wait_reply()
-    await p.tap(t(lang, "Tomorrow"))
-    await p.wait_reply()
-    await p.tap(t(lang, "☀️ Afternoon"))
+    await p.tap(t(lang, "☀️ Tomorrow afternoon"))
     await p.wait_reply()
     assert t(lang, "🏠 My home") in p.keyboard_labels()
     await p.tap(t(lang, "🏠 My home"))
-    await p.wait_reply()
-    await p.tap(t(lang, "1 hour"))
     review = await p.wait_reply()
     assert "12 Luoshan Road, flat 3" in review["text"]
     await p.tap_inline(t(lang, "✅ Send"))

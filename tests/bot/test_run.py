@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runner import serve
 from core.config import load_settings
+from core.db import session_factory, transaction
 from sandbox.client import SandboxClient
+from sandbox.server import SandboxServer
 from tests.bot.conftest import TOKEN
 
 
@@ -35,7 +42,7 @@ async def test_run_polls_then_stops_cleanly_on_sigterm(sandbox, database_url, se
         async with SandboxClient(sandbox.base_url) as control:
             ann = await control.user("Ann", language_code="en")
             await ann.command("/help")
-            reply = await ann.wait_reply(timeout=20)
+            reply = await ann.wait_reply(timeout=90)  # the bot starts first: ~30 s when busy
             assert "/mydata" in reply["text"]
     finally:
         process.send_signal(signal.SIGTERM)
@@ -72,3 +79,133 @@ async def test_webhook_mode_receives_updates_with_the_secret(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+class BotProcess:
+    """`timebank run` in a child process, its log lines collected as they come."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> BotProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run",
+            env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.lines.append(line.decode(errors="replace"))
+
+    async def wait_for_line(self, text: str, count: int = 1, timeout: float = 60) -> None:  # noqa: ASYNC109
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while sum(text in line for line in self.lines) < count:
+            assert self.process is not None
+            if self.process.returncode is not None or loop.time() > deadline:
+                raise AssertionError(f"no {text!r} in the log:\n{''.join(self.lines[-20:])}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self, sig: int | None = signal.SIGTERM, within: float = 30) -> int:
+        """Send `sig` (None: none, wait for the process to end by itself); the exit code."""
+        assert self.process is not None
+        if self.process.returncode is None and sig is not None:
+            self.process.send_signal(sig)
+        code = await asyncio.wait_for(self.process.wait(), timeout=within)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, timeout=10)
+        return code
+
+
+def _env(database_url: str, api_url: str, token: str = TOKEN) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TIMEBANK_TELEGRAM_TOKEN": token,
+        "TIMEBANK_TELEGRAM_API_URL": api_url,
+        "TIMEBANK_DATABASE_URL": database_url,
+        "TIMEBANK_LOG_LEVEL": "INFO",
+    }
+
+
+@contextlib.asynccontextmanager
+async def _handling_blocked(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Holds what every update's unit of work needs first, so a handler stops midway."""
+    async with transaction(session_factory(engine), write=True) as session:
+        if engine.dialect.name == "postgresql":
+            await session.execute(text("LOCK TABLE processed_updates IN ACCESS EXCLUSIVE MODE"))
+        yield
+
+
+async def _until_an_update_waits(engine: AsyncEngine) -> None:
+    """PostgreSQL shows the bot's unit of work waiting for the lock; SQLite cannot show it,
+    so the bot (long-polling already) gets a moment to take the update."""
+    if engine.dialect.name != "postgresql":
+        await asyncio.sleep(3)
+        return
+    for _ in range(600):
+        async with engine.connect() as connection:
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE '%processed_updates%'"
+                )
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bot never took the update")
+
+
+async def test_an_update_taken_by_polling_survives_a_kill_in_the_middle_of_its_handler(
+    sandbox, database_url, engine, seeded
+) -> None:
+    """By long polling the update is confirmed only after it committed: killed midway, the
+    bot gets it again when it starts again."""
+    env = _env(database_url, sandbox.base_url)
+    bot = await BotProcess(env).start()
+    try:
+        await bot.wait_for_line('"bot started"')
+        async with SandboxClient(sandbox.base_url) as control:
+            ann = await control.user("Ann", language_code="en")
+            async with _handling_blocked(engine):
+                await ann.command("/help")
+                await _until_an_update_waits(engine)
+                await bot.stop(signal.SIGKILL)
+            bot = await BotProcess(env).start()
+            reply = await ann.wait_reply(timeout=60)
+            assert "/mydata" in reply["text"]
+    finally:
+        await bot.stop()
+
+
+async def test_run_waits_for_a_bot_api_that_does_not_answer_yet(
+    database_url, engine, seeded
+) -> None:
+    port = _free_port()
+    bot = await BotProcess(_env(database_url, f"http://127.0.0.1:{port}")).start()
+    try:
+        await bot.wait_for_line("bot api unreachable, retrying", count=2)
+        async with SandboxServer(bots=[TOKEN], port=port) as sandbox:
+            await bot.wait_for_line('"bot started"')
+            async with SandboxClient(sandbox.base_url) as control:
+                ann = await control.user("Ann", language_code="en")
+                await ann.command("/help")
+                assert "/mydata" in (await ann.wait_reply(timeout=30))["text"]
+    finally:
+        assert await bot.stop() == 0
+    assert not any("Traceback" in line for line in bot.lines)
+
+
+async def test_run_with_a_token_the_bot_api_refuses_says_so_in_one_line(
+    sandbox, database_url, engine, seeded
+) -> None:
+    bot = await BotProcess(_env(database_url, sandbox.base_url, token="999:REFUSED")).start()
+    assert await bot.stop(sig=None, within=120) == 2
+    assert bot.lines[-1].startswith("timebank: the Bot API at ") and "refused" in bot.lines[-1]
+    assert not any("Traceback" in line for line in bot.lines)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.conversations.request_help import duration_text
+from bot.kit.formatters import duration_text
 from core import helping, ledger, matching, nudges, volunteers
 from core.db import transaction, utcnow
 from core.models import Category, Member, Nudge, Order, OrderStatus, OutboxMessage

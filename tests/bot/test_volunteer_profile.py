@@ -9,7 +9,7 @@ import pytest
 from babel.dates import get_day_names
 from sqlalchemy import select
 
-from bot.handlers.volunteer_profile import availability_text
+from bot.handlers.volunteer_profile.views import availability_text
 from core import catalog, matching, orders, volunteers
 from core.db import transaction, utcnow
 from core.errors import InvalidInput

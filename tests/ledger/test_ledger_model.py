@@ -54,6 +54,7 @@ from core.ledger import (
 )
 from core.ledger.tables import LedgerAccount
 from core.models import Branch, Member
+from tests.profiles import examples
 
 MEMBER_LIMIT = 20
 MEMBERS = ("alice", "bob", "carol")
@@ -338,7 +339,7 @@ def test_random_sequences_keep_the_ledger_consistent(ledger_database):
     run_state_machine_as_test(
         lambda: LedgerMachine(ledger_database),
         settings=settings(
-            max_examples=30,
+            max_examples=examples(ci=15, thorough=200),
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -42,16 +42,15 @@ from .echo_bot import make_dispatcher
 FAST_BACKOFF = BackoffConfig(min_delay=0.05, max_delay=0.2, factor=1.5, jitter=0.0)
 
 
-async def test_aiogram_bot_calls(
-    aiobot: Bot, client: SandboxClient, user: dict[str, Any]
-) -> None:
+async def test_aiogram_bot_calls(aiobot: Bot, client: SandboxClient, user: dict[str, Any]) -> None:
     me = await aiobot.get_me()
     assert me.id == 123456789 and me.username == "timebank_test_bot"
     sent = await aiobot.send_message(user["id"], "<b>时间</b> bank", parse_mode="HTML")
     assert sent.text == "时间 bank" and sent.entities and sent.entities[0].type == "bold"
     assert sent.chat.id == user["id"] and sent.from_user and sent.from_user.is_bot
-    edited = await aiobot.edit_message_text("changed", chat_id=user["id"],
-                                            message_id=sent.message_id)
+    edited = await aiobot.edit_message_text(
+        "changed", chat_id=user["id"], message_id=sent.message_id
+    )
     assert not isinstance(edited, bool) and edited.edit_date is not None
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await aiobot.edit_message_text("changed", chat_id=user["id"], message_id=sent.message_id)
@@ -63,21 +62,25 @@ async def test_aiogram_bot_calls(
         await aiobot.send_message(user["id"], "<b>x", parse_mode="HTML")
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await aiobot.send_message(
-            user["id"], "x", reply_markup=InlineKeyboardMarkup(
+            user["id"],
+            "x",
+            reply_markup=InlineKeyboardMarkup(
                 inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="y" * 65)]]
-            )
+            ),
         )
     with pytest.raises(TelegramBadRequest, match="chat not found"):
         await aiobot.send_message(1, "x")
     document = await aiobot.send_document(
-        user["id"], BufferedInputFile(b"minutes,balance\n60,60\n", filename="passbook.csv"),
+        user["id"],
+        BufferedInputFile(b"minutes,balance\n60,60\n", filename="passbook.csv"),
         caption="Your passbook",
     )
     assert document.document and document.document.file_name == "passbook.csv"
     downloaded = await aiobot.download(document.document)
     assert downloaded is not None and downloaded.read() == b"minutes,balance\n60,60\n"
     assert await aiobot.set_my_commands(
-        [BotCommand(command="start", description="开始")], language_code="zh",
+        [BotCommand(command="start", description="开始")],
+        language_code="zh",
         scope=BotCommandScopeAllPrivateChats(),
     )
     commands = await aiobot.get_my_commands(
@@ -93,8 +96,9 @@ async def test_aiogram_bot_calls(
     assert info.url == "" and info.pending_update_count == 0
 
 
-async def test_aiogram_error_classes(aiobot: Bot, client: SandboxClient, sandbox: SandboxServer,
-                                     user: dict[str, Any]) -> None:
+async def test_aiogram_error_classes(
+    aiobot: Bot, client: SandboxClient, sandbox: SandboxServer, user: dict[str, Any]
+) -> None:
     await client.block(user["id"])
     with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
         await aiobot.send_message(user["id"], "hello?")
@@ -125,7 +129,11 @@ async def test_echo_bot_with_personas(aiobot: Bot, client: SandboxClient) -> Non
         assert reply["text"] == "你好, Mei! (start: b_xyz)"
         assert reply["parse_mode"] == "HTML"
         assert mei.keyboard_labels() == [
-            "Echo", "Buttons", "Share phone", "Share location", "Hide keyboard",
+            "Echo",
+            "Buttons",
+            "Share phone",
+            "Share location",
+            "Hide keyboard",
         ]
 
         await mei.send("plain text")
@@ -161,8 +169,9 @@ async def test_echo_bot_with_personas(aiobot: Bot, client: SandboxClient) -> Non
             m for m in transcript["messages"] if m["message_id"] == menu["message_id"]
         )
         alerts = [c["answer"] for c in menu_entry["callbacks"] if c["answer"]["show_alert"]]
-        assert alerts == [{"text": "You pressed Alert", "show_alert": True, "url": None,
-                           "cache_time": 0}]
+        assert alerts == [
+            {"text": "You pressed Alert", "show_alert": True, "url": None, "cache_time": 0}
+        ]
         assert [a["text"] for a in mei.alerts()] == ["You pressed Alert", "Toast!", None]
 
         await mei.send_voice(5)
@@ -197,8 +206,9 @@ async def test_several_personas_side_by_side(aiobot: Bot, client: SandboxClient)
         assert [r["text"] for r in replies] == ["你好, Mei!", "안녕하세요, Ji-woo!", "Hello, Alex!"]
 
 
-async def test_unanswered_callback_times_out(aiobot: Bot, client: SandboxClient,
-                                             user: dict[str, Any]) -> None:
+async def test_unanswered_callback_times_out(
+    aiobot: Bot, client: SandboxClient, user: dict[str, Any]
+) -> None:
     persona = await client.user("Quiet")
     await client.send_text(persona.id, "hi")  # opens the chat
     markup = InlineKeyboardMarkup(
@@ -233,10 +243,12 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
-async def test_429_and_aiogram_retry(client: SandboxClient, aiobot: Bot,
-                                     sandbox: SandboxServer) -> None:
-    await client.set_rate_limits(enabled=True, chat_per_second=1.0, chat_burst=1,
-                                 global_per_second=1000, global_burst=1000)
+async def test_429_and_aiogram_retry(
+    client: SandboxClient, aiobot: Bot, sandbox: SandboxServer
+) -> None:
+    await client.set_rate_limits(
+        enabled=True, chat_per_second=1.0, chat_burst=1, global_per_second=1000, global_burst=1000
+    )
     user = await client.create_user("Mei", started=True)
     await aiobot.send_message(user["id"], "first")
     with pytest.raises(TelegramRetryAfter) as caught:

@@ -36,8 +36,17 @@ async def test_command_line_server(tmp_path: Path) -> None:
     port = _free_port()
     state_file = tmp_path / "chats.json"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox", "--port", str(port), "--token", "555:CLI-token",
-        "--username", "cli_bot", "--state-file", str(state_file),
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--port",
+        str(port),
+        "--token",
+        "555:CLI-token",
+        "--username",
+        "cli_bot",
+        "--state-file",
+        str(state_file),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -61,7 +70,13 @@ async def test_command_line_server(tmp_path: Path) -> None:
 
 async def test_bad_token_is_one_clear_line() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox", "--port", str(_free_port()), "--token", "no-colon",
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--port",
+        str(_free_port()),
+        "--token",
+        "no-colon",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

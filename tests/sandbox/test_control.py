@@ -81,7 +81,8 @@ async def test_control_api_errors_are_clear(client: SandboxClient, sandbox: Sand
         assert caught.value.status in (400, 404)
     async with aiohttp.ClientSession() as http:
         async with http.post(
-            f"{sandbox.base_url}/sandbox/users", data=b"{nope",
+            f"{sandbox.base_url}/sandbox/users",
+            data=b"{nope",
             headers={"Content-Type": "application/json"},
         ) as response:
             assert response.status == 400
@@ -94,13 +95,18 @@ async def test_transcript_has_everything(
     uid = user["id"]
     await client.send_text(uid, "hello")
     keyboard = {"keyboard": [["Ask for help"], [{"text": "Share", "request_location": True}]]}
-    await api.ok("sendMessage", chat_id=uid, text="<b>Menu</b>", parse_mode="HTML",
-                 reply_markup=keyboard)
+    await api.ok(
+        "sendMessage", chat_id=uid, text="<b>Menu</b>", parse_mode="HTML", reply_markup=keyboard
+    )
     inline = {"inline_keyboard": [[{"text": "Accept", "callback_data": "acc"}]]}
     offer = await api.ok("sendMessage", chat_id=uid, text="Order", reply_markup=inline)
     pressed = await client.press(uid, offer["message_id"], "acc")
-    await api.ok("answerCallbackQuery", callback_query_id=pressed["callback_query_id"],
-                 text="Taken!", show_alert=True)
+    await api.ok(
+        "answerCallbackQuery",
+        callback_query_id=pressed["callback_query_id"],
+        text="Taken!",
+        show_alert=True,
+    )
     await api.ok("editMessageText", chat_id=uid, message_id=offer["message_id"], text="Accepted")
     gone = await api.ok("sendMessage", chat_id=uid, text="temporary")
     await api.ok("deleteMessage", chat_id=uid, message_id=gone["message_id"])
@@ -185,8 +191,9 @@ async def test_commands_menu_is_resolved_for_the_users_language(
     api: Api, client: SandboxClient, user: dict[str, Any]
 ) -> None:
     await api.ok("setMyCommands", commands=[{"command": "start", "description": "Start"}])
-    await api.ok("setMyCommands", commands=[{"command": "start", "description": "开始"}],
-                 language_code="zh")
+    await api.ok(
+        "setMyCommands", commands=[{"command": "start", "description": "开始"}], language_code="zh"
+    )
     transcript = await client.transcript(user["id"])  # user speaks zh-hans
     assert transcript["commands"] == [{"command": "start", "description": "开始"}]
 
@@ -232,8 +239,9 @@ async def test_state_file_survives_a_restart(tmp_path: Path, http: aiohttp.Clien
         user = await control.create_user("Mei", language_code="zh-hans", started=True)
         await control.send_text(user["id"], "before restart")
         api = Api(http, first, TOKEN)
-        await api.ok("sendMessage", chat_id=user["id"], text="reply",
-                     reply_markup={"keyboard": [["Help"]]})
+        await api.ok(
+            "sendMessage", chat_id=user["id"], text="reply", reply_markup={"keyboard": [["Help"]]}
+        )
         await api.ok("setMyCommands", commands=[{"command": "help", "description": "Help"}])
     await first.stop()
     saved = json.loads(state_file.read_text("utf-8"))
@@ -285,8 +293,6 @@ async def test_a_forged_press_carries_data_no_button_has(
     assert caught.value.status == 400 and "no inline button" in caught.value.message
     for message in (offer, plain):
         pressed = await client.press(uid, message["message_id"], "acc:tampered", forged=True)
-        [update] = [
-            u for u in await api.ok("getUpdates") if u["update_id"] == pressed["update_id"]
-        ]
+        [update] = [u for u in await api.ok("getUpdates") if u["update_id"] == pressed["update_id"]]
         assert update["callback_query"]["data"] == "acc:tampered"
         assert update["callback_query"]["message"]["message_id"] == message["message_id"]

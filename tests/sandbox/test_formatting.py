@@ -100,7 +100,13 @@ def test_markdown_v2_entities_and_reserved_characters() -> None:
     )
     assert text == "bold it under s sp co`de l 1.5"
     assert [e["type"] for e in entities] == [
-        "bold", "italic", "underline", "strikethrough", "spoiler", "code", "text_link",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "code",
+        "text_link",
     ]
     with pytest.raises(ApiError) as caught:
         format_text("Price: 1.5", "MarkdownV2")
@@ -170,7 +176,7 @@ def test_reply_markup_normalisation() -> None:
         ),
         (
             {"inline_keyboard": [[{"callback_data": "x"}]]},
-            'Bad Request: can\'t parse inline keyboard button: Can\'t find field "text"',
+            "Bad Request: can't parse inline keyboard button: Can't find field \"text\"",
         ),
         (
             {"inline_keyboard": [[{"text": "x", "callback_data": "x" * 65}]]},

@@ -123,7 +123,7 @@ async def test_broken_multipart_body_is_400_not_a_crash(
 ) -> None:
     async with http.post(
         api.url("sendMessage"),
-        data=b"--xx\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n1",
+        data=b'--xx\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n1',
         headers={"Content-Type": "multipart/form-data; boundary=xx"},
     ) as response:
         assert response.status in (200, 400)
@@ -205,9 +205,14 @@ async def test_reply_markup_validation_through_http(api: Api, user: dict[str, An
         "Bad Request: can't parse reply keyboard markup JSON object",
     )
     for markup in (
-        {"keyboard": [[{"text": "Share phone", "request_contact": True}],
-                      [{"text": "Share place", "request_location": True}]],
-         "one_time_keyboard": True, "is_persistent": True},
+        {
+            "keyboard": [
+                [{"text": "Share phone", "request_contact": True}],
+                [{"text": "Share place", "request_location": True}],
+            ],
+            "one_time_keyboard": True,
+            "is_persistent": True,
+        },
         {"remove_keyboard": True},
         {"force_reply": True, "input_field_placeholder": "Your name"},
         {"inline_keyboard": [[{"text": "Site", "url": "https://example.org"}]]},
@@ -227,8 +232,12 @@ async def test_message_objects_are_complete(
     [update] = await api.ok("getUpdates")
     incoming = update["message"]
     assert set(incoming) >= {"message_id", "date", "chat", "from", "text", "entities"}
-    assert incoming["chat"] == {"id": user["id"], "type": "private", "first_name": "Mei",
-                                "username": "mei"}
+    assert incoming["chat"] == {
+        "id": user["id"],
+        "type": "private",
+        "first_name": "Mei",
+        "username": "mei",
+    }
     assert incoming["from"]["language_code"] == "zh-hans"
     reply = await api.ok(
         "sendMessage",
@@ -255,27 +264,32 @@ async def test_edit_message_text_and_markup(api: Api, user: dict[str, Any]) -> N
         "Bad Request: message is not modified: specified new message content and reply markup "
         "are exactly the same as a current content and reply markup of the message",
     )
-    assert await api.error(
-        "editMessageText", chat_id=chat_id, message_id=mid, text="Order #1", reply_markup=markup
-    ) == not_modified
+    assert (
+        await api.error(
+            "editMessageText", chat_id=chat_id, message_id=mid, text="Order #1", reply_markup=markup
+        )
+        == not_modified
+    )
     edited = await api.ok(
         "editMessageText", chat_id=chat_id, message_id=mid, text="<b>Taken</b>", parse_mode="HTML"
     )
     assert edited["text"] == "Taken" and "edit_date" in edited
     assert "reply_markup" not in edited  # an edit without reply_markup drops the keyboard
-    assert await api.error(
-        "editMessageReplyMarkup", chat_id=chat_id, message_id=mid
-    ) == not_modified
+    assert (
+        await api.error("editMessageReplyMarkup", chat_id=chat_id, message_id=mid) == not_modified
+    )
     again = await api.ok(
         "editMessageReplyMarkup", chat_id=chat_id, message_id=mid, reply_markup=markup
     )
     assert again["reply_markup"] == markup
-    assert await api.error(
-        "editMessageText", chat_id=chat_id, message_id=4242, text="x"
-    ) == (400, "Bad Request: message to edit not found")
-    assert await api.error(
-        "editMessageText", chat_id=chat_id, message_id=mid, text=""
-    ) == (400, "Bad Request: message text is empty")
+    assert await api.error("editMessageText", chat_id=chat_id, message_id=4242, text="x") == (
+        400,
+        "Bad Request: message to edit not found",
+    )
+    assert await api.error("editMessageText", chat_id=chat_id, message_id=mid, text="") == (
+        400,
+        "Bad Request: message text is empty",
+    )
 
 
 async def test_user_messages_cannot_be_edited_but_can_be_deleted(
@@ -322,14 +336,13 @@ async def test_answer_callback_query(
     # too old: the age limit is configurable
     second = await client.press(user["id"], sent["message_id"], "done")
     sandbox.settings.callback_query_ttl = 0.0
-    assert await api.error(
-        "answerCallbackQuery", callback_query_id=second["callback_query_id"]
-    ) == too_old
+    assert (
+        await api.error("answerCallbackQuery", callback_query_id=second["callback_query_id"])
+        == too_old
+    )
 
 
-async def test_blocked_user_is_403(
-    api: Api, client: SandboxClient, user: dict[str, Any]
-) -> None:
+async def test_blocked_user_is_403(api: Api, client: SandboxClient, user: dict[str, Any]) -> None:
     await client.block(user["id"])
     blocked = (403, "Forbidden: bot was blocked by the user")
     assert await api.error("sendMessage", chat_id=user["id"], text="hi") == blocked
@@ -398,15 +411,32 @@ async def test_documents_photos_voice_and_file_download(
     )
 
 
-async def test_location_chat_action_chat_and_menu_button(
-    api: Api, user: dict[str, Any]
-) -> None:
+async def test_location_chat_action_chat_and_menu_button(api: Api, user: dict[str, Any]) -> None:
     location = await api.ok("sendLocation", chat_id=user["id"], latitude=31.23, longitude=121.47)
     assert location["location"] == {"latitude": 31.23, "longitude": 121.47}
     assert await api.error("sendLocation", chat_id=user["id"], longitude=1) == (
         400,
         "Bad Request: latitude is empty",
     )
+    venue = await api.ok(
+        "sendVenue", chat_id=user["id"], latitude=31.23, longitude=121.47,
+        title="Tom <3", address="12 Luoshan Road & more",
+    )  # fmt: skip
+    assert venue["venue"] == {
+        "location": {"latitude": 31.23, "longitude": 121.47},
+        "title": "Tom <3",
+        "address": "12 Luoshan Road & more",
+    }
+    assert venue["location"] == {"latitude": 31.23, "longitude": 121.47}
+    for missing in ("title", "address"):
+        fields = {"title": "Tom", "address": "12 Luoshan Road", missing: " "}
+        error = f"venue {missing} is empty"
+        assert await api.error(
+            "sendVenue", chat_id=user["id"], latitude=31.23, longitude=121.47, **fields
+        ) == (400, f"Bad Request: {error}")
+    assert await api.error(
+        "sendVenue", chat_id=user["id"], latitude=91, longitude=1, title="T", address="A"
+    ) == (400, "Bad Request: wrong location specified")
     assert await api.ok("sendChatAction", chat_id=user["id"], action="typing") is True
     assert await api.error("sendChatAction", chat_id=user["id"], action="dancing") == (
         400,
@@ -449,22 +479,54 @@ async def test_commands_per_scope_and_language(api: Api, user: dict[str, Any]) -
     )
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          deadline=None)
+@settings(
+    max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(
     method=st.sampled_from(
-        ["sendMessage", "editMessageText", "getUpdates", "answerCallbackQuery", "setMyCommands",
-         "sendDocument", "setWebhook", "deleteMessage", "getFile", "sendLocation"]
+        [
+            "sendMessage",
+            "editMessageText",
+            "getUpdates",
+            "answerCallbackQuery",
+            "setMyCommands",
+            "sendDocument",
+            "setWebhook",
+            "deleteMessage",
+            "getFile",
+            "sendLocation",
+            "sendVenue",
+        ]
     ),
     params=st.dictionaries(
         st.sampled_from(
-            ["chat_id", "text", "parse_mode", "reply_markup", "message_id", "offset", "limit",
-             "timeout", "commands", "scope", "document", "url", "latitude", "file_id",
-             "callback_query_id", "entities", "reply_parameters"]
+            [
+                "chat_id",
+                "text",
+                "parse_mode",
+                "reply_markup",
+                "message_id",
+                "offset",
+                "limit",
+                "timeout",
+                "commands",
+                "scope",
+                "document",
+                "url",
+                "latitude",
+                "file_id",
+                "callback_query_id",
+                "entities",
+                "reply_parameters",
+            ]
         ),
         st.one_of(
-            st.text(max_size=30), st.integers(), st.floats(allow_nan=True), st.booleans(),
-            st.none(), st.lists(st.integers(), max_size=3),
+            st.text(max_size=30),
+            st.integers(),
+            st.floats(allow_nan=True),
+            st.booleans(),
+            st.none(),
+            st.lists(st.integers(), max_size=3),
             st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
         ),
         max_size=6,
@@ -483,7 +545,9 @@ async def test_server_never_crashes_on_garbage(
         body = await response.json()
     assert response.status != 500, body
     assert body["ok"] or body["description"].split(":")[0] in (
-        "Bad Request", "Forbidden", "Conflict"
+        "Bad Request",
+        "Forbidden",
+        "Conflict",
     ), body
 
 

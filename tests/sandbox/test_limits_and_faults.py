@@ -79,9 +79,7 @@ async def test_429_with_retry_after_over_http(
     api = Api(http, limited, TOKEN)
     async with limited.client() as control:
         user = await control.create_user("Mei", started=True)
-        results = [
-            await api("sendMessage", chat_id=user["id"], text=f"m{n}") for n in range(6)
-        ]
+        results = [await api("sendMessage", chat_id=user["id"], text=f"m{n}") for n in range(6)]
         statuses = [status for status, _ in results]
         assert statuses[:4] == [200, 200, 200, 200]  # the default burst to one chat is 4
         status, body = results[4]
@@ -106,9 +104,7 @@ async def test_global_limit_over_http(limited: SandboxServer, http: aiohttp.Clie
     async with limited.client() as control:
         await control.set_rate_limits(global_per_second=5, global_burst=5)
         users = [await control.create_user(f"U{n}", started=True) for n in range(7)]
-        statuses = [
-            (await api("sendMessage", chat_id=u["id"], text="hi"))[0] for u in users
-        ]
+        statuses = [(await api("sendMessage", chat_id=u["id"], text="hi"))[0] for u in users]
         assert statuses == [200] * 5 + [429] * 2
 
 
@@ -167,8 +163,41 @@ async def test_injected_429_and_forbidden(api: Api, client: SandboxClient) -> No
 async def test_bad_fault_specs_are_refused(client: SandboxClient) -> None:
     from sandbox.client import SandboxError
 
-    for spec in ({"kind": "explode"}, {"status": 200}, {"latency": -1, "kind": "latency"},
-                 {"times": 0}):
+    for spec in (
+        {"kind": "explode"},
+        {"status": 200},
+        {"latency": -1, "kind": "latency"},
+        {"times": 0},
+    ):
         with pytest.raises(SandboxError) as caught:
             await client.add_fault("getMe", **spec)
         assert caught.value.status == 400
+
+
+async def test_refused_calls_are_recorded_and_injected_faults_are_not(
+    api: Api, client: SandboxClient, user: dict[str, Any]
+) -> None:
+    await client.add_fault("getMe", status=502)
+    await api.error("getMe")
+    assert (await api.error("sendMessage", chat_id=user["id"], text=""))[0] == 400
+    [refused] = (await client.request("GET", "/sandbox/api_errors"))["api_errors"]
+    assert refused["method"] == "sendMessage"
+    assert refused["error_code"] == 400
+    calls = (await client.request("GET", "/sandbox/api_calls"))["api_calls"]
+    assert calls["getme"] == 1 and calls["sendmessage"] == 1
+
+
+async def test_a_user_edits_a_message(
+    api: Api, client: SandboxClient, user: dict[str, Any]
+) -> None:
+    sent = await client.send_text(user["id"], "hello")
+    await client.request(
+        "POST",
+        f"/sandbox/chats/{user['id']}/edit",
+        json={"message_id": sent["message"]["message_id"], "text": "hello <b>again</b>"},
+    )
+    updates = await api.ok("getUpdates")
+    assert updates[-1]["edited_message"]["text"] == "hello <b>again</b>"
+    assert updates[-1]["edited_message"]["message_id"] == sent["message"]["message_id"]
+    transcript = await client.transcript(user["id"])
+    assert [m["text"] for m in transcript["messages"]] == ["hello <b>again</b>"]

@@ -61,8 +61,8 @@ async def test_static_page_is_served_without_external_resources(
     async with http.get(sandbox.base_url + "/") as response:
         assert response.status == 200
         html = await response.text()
-    assert "<script src=\"/static/app.js\">" in html
-    for asset in ("/static/app.js", "/static/style.css"):
+    assert '<script src="/static/app.js">' in html
+    for asset in ("/static/i18n.js", "/static/app.js", "/static/style.css"):
         async with http.get(sandbox.base_url + asset) as response:
             assert response.status == 200
             text = await response.text()
@@ -147,8 +147,9 @@ async def test_bot_html_goes_through_the_whitelist(
     chat = sandbox.state.chat(sandbox.default_bot, user.id, create=True)
     assert chat is not None
     chat.started = True
-    sandbox.demo_personas = [{"key": "resident", "role": "resident", "user_id": 910001,
-                              "first_name": "Mei"}]
+    sandbox.demo_personas = [
+        {"key": "resident", "role": "resident", "user_id": 910001, "first_name": "Mei"}
+    ]
     await aiobot.send_message(
         user.id,
         '<b>bold</b> <a href="https://example.org/x">ok link</a> '

@@ -145,11 +145,11 @@ async def test_ask_sends_one_nudge_and_accept_works_unchanged(sessions) -> None:
         accepted = await helping.accept(s, nudge_id=nudge.id, member_id=v[0])
         assert accepted.order.volunteer_id == v[0]
     async with transaction(sessions, write=True) as s:
-        with pytest.raises(helping.AlreadyTaken):
+        with pytest.raises(coordination.VolunteerFound):
             await coordination.ask_volunteer(
                 s, order_id=ctx["order"], coordinator_id=coordinator, volunteer_id=v[1]
             )
-        with pytest.raises(helping.AlreadyTaken):
+        with pytest.raises(coordination.VolunteerFound):
             await coordination.another_round(
                 s, order_id=ctx["order"], coordinator_id=coordinator, after_round=1
             )
@@ -418,6 +418,22 @@ async def test_a_request_the_waves_could_not_fill_expires_as_before(sessions) ->
     assert await _told(sessions, "expired_uncovered") == []
 
 
+async def test_when_a_request_expires_its_alerts_lose_their_buttons(sessions) -> None:
+    ctx = await _setup(sessions, [(0.001, 0)])
+    coordinator = await _coordinator(sessions)
+    await _sweep(sessions, NOW)
+    await _sweep(sessions, NOW + timedelta(minutes=RULES.wave_minutes + 1))
+    escalated = await _told(sessions, "escalated")
+    assert coordinator in {alert.member_id for alert in escalated}
+    async with sessions() as s:
+        window_end = (await s.get(Order, ctx["order"])).window_end
+    for _ in range(2):
+        await _sweep(sessions, window_end)
+    closed = await _told(sessions, "alert_expired")
+    assert sorted(m.payload["alert_id"] for m in closed) == sorted(a.id for a in escalated)
+    assert all(m.member_id == a.member_id for m, a in zip(closed, escalated, strict=True))
+
+
 @pytest.mark.parametrize("funding", [OrderFunding.OWN, OrderFunding.NEEDS_SPONSOR])
 async def test_a_request_whose_time_passed_is_no_longer_open_to_coordinators(
     sessions, funding
@@ -429,14 +445,14 @@ async def test_a_request_whose_time_passed_is_no_longer_open_to_coordinators(
         order.funding = funding
         late = order.window_end  # the sweep has not marked it expired yet
     async with transaction(sessions, write=True) as s:
-        with pytest.raises(helping.NoLongerNeeded):
+        with pytest.raises(coordination.NotWaiting):
             await _find(sessions, ctx, coordinator, now=late)
-        with pytest.raises(helping.NoLongerNeeded):
+        with pytest.raises(coordination.NotWaiting):
             await coordination.ask_volunteer(
                 s, order_id=ctx["order"], coordinator_id=coordinator,
                 volunteer_id=ctx["volunteers"][0], now=late,
             )  # fmt: skip
-        with pytest.raises(helping.NoLongerNeeded):
+        with pytest.raises(coordination.NotWaiting):
             await coordination.sponsor_order(
                 s, order_id=ctx["order"], coordinator_id=coordinator, now=late
             )

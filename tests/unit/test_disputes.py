@@ -133,8 +133,9 @@ async def test_more_than_the_payer_can_cover_is_refused_and_changes_nothing(sess
     async with transaction(sessions, write=True) as s:  # the resident spends all but 30 min
         account = await ledger.find_member_account(s, ctx["resident"])
         other = await ledger.open_member_account(s, ctx["coordinator"], account.branch_id)
+        spendable = 600 - 60 + account.overdraft_limit  # a resident's overdraft included
         await ledger.transfer(
-            s, account.id, other.id, 600 - 60 - 30, key="spend", kind=ledger.PostingKind.GIFT
+            s, account.id, other.id, spendable - 30, key="spend", kind=ledger.PostingKind.GIFT
         )
     with pytest.raises(helping.CannotCover) as refused:
         await _settle(sessions, ctx, 120)
@@ -299,3 +300,42 @@ async def test_the_other_coordinators_alerts_are_closed(sessions) -> None:
     edits = {row.member_id: row.payload["alert_id"] for row in closed}
     assert edits[second] == alert.id and ctx["coordinator"] not in edits
     assert set(edits) == demo - {ctx["coordinator"]}  # the demo's coordinators too
+
+
+async def test_an_unsettled_dispute_is_announced_again_once_a_day(sessions) -> None:
+    ctx = await _disputed(sessions)
+    day = timedelta(hours=nudges.Rules().dispute_hours)
+
+    async def sweep(at) -> list[int]:
+        async with transaction(sessions, write=True) as s:
+            return (await nudges.sweep(s, now=at)).disputes_again
+
+    async def alerts() -> list[OutboxMessage]:
+        async with sessions() as s:
+            rows = await s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == "dispute")
+                .order_by(OutboxMessage.id)
+            )
+            return list(rows)
+
+    assert await sweep(NOW + day / 2) == []
+    assert await sweep(NOW + day) == [ctx["order"]]
+    assert await sweep(NOW + day * 1.5) == []  # once per day
+    assert await sweep(NOW + day * 2) == [ctx["order"]]
+    first = {a.member_id for a in await alerts() if not a.payload.get("again")}
+    again = [(a.member_id, a.payload["again"]) for a in await alerts() if a.payload.get("again")]
+    assert ctx["coordinator"] in first
+    assert sorted(again) == sorted((c, n) for c in first for n in (1, 2))
+
+    other = await _coordinator(sessions, "Wang")
+    await _settle(sessions, ctx, 60, member_id=other)
+    async with sessions() as s:
+        edited = {
+            row.payload["alert_id"]
+            for row in await s.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "alert_settled")
+            )
+        }
+    assert edited == {a.id for a in await alerts()}  # the first alerts and the later ones
+    assert await sweep(NOW + day * 3) == []  # settled: nothing more to announce

@@ -69,8 +69,16 @@ def test_catalogs_compile_and_load() -> None:
 
 @pytest.mark.parametrize(
     ("tag", "expected"),
-    [("zh-hans", "zh_Hans"), ("zh-CN", "zh_Hans"), ("ko", "ko"), ("ko-KR", "ko"),
-     ("en-US", "en"), ("fr", None), (None, None), ("", None)],
+    [
+        ("zh-hans", "zh_Hans"),
+        ("zh-CN", "zh_Hans"),
+        ("ko", "ko"),
+        ("ko-KR", "ko"),
+        ("en-US", "en"),
+        ("fr", None),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_telegram_language_codes(tag: str | None, expected: str | None) -> None:
     assert match_language(tag) == expected

@@ -121,6 +121,30 @@ async def test_personal_data_lists_everything(sessions) -> None:
     assert set(data) >= {"phone", "home", "address", "branch", "roles", "joined"}
 
 
+@pytest.mark.parametrize(
+    ("home", "near"),
+    [
+        ((31.214123, 121.553219), "luoshan-1"),
+        ((31.2102, 121.5611), "luoshan-7"),
+        ((31.3, 121.4), None),
+    ],
+)
+async def test_a_shared_home_is_told_by_the_neighbourhood_it_is_near(sessions, home, near) -> None:
+    """Homes are kept to two decimals (about a kilometre), so "near" reaches 2 km."""
+    member = await _join(sessions)
+    async with transaction(sessions, write=True) as session:
+        await seed_demo(session)
+    async with transaction(sessions) as session:
+        from core import catalog
+
+        luoshan = await catalog.branch_by_code(session, "luoshan")
+        await members.set_branch(session, member.id, luoshan.id)
+        await members.set_home_location(session, member.id, *home)
+        data = await members.personal_data(session, member.id)
+    assert data.neighbourhood is None
+    assert (data.home_near.code if data.home_near else None) == near
+
+
 async def test_seed_demo_is_idempotent(sessions) -> None:
     async with transaction(sessions, write=True) as session:
         first = await seed_demo(session)

@@ -203,6 +203,18 @@ async def test_home_uses_the_address_on_file(sessions, world) -> None:
         await _place(sessions, world, by="stranger", key="k2", place=Place.home())
 
 
+async def test_home_is_the_area_shared_at_sign_up_when_no_address_is_on_file(
+    sessions, world
+) -> None:
+    async with transaction(sessions, write=True) as session:
+        stranger = await session.get(Member, world["stranger"])
+        stranger.home_latitude, stranger.home_longitude = 31.21, 121.56
+    placed = await _place(sessions, world, by="stranger", place=Place.home())
+    order = placed.order
+    assert order.place_kind == "home" and order.address is None
+    assert (order.latitude, order.longitude) == (31.21, 121.56)
+
+
 async def test_a_shared_location_is_kept_exactly(sessions, world) -> None:
     placed = await _place(sessions, world, place=Place.location(31.214123, 121.553219))
     assert (placed.order.latitude, placed.order.longitude) == (31.214123, 121.553219)
@@ -251,6 +263,15 @@ async def test_someone_unlinked_may_not_ask_for_another(sessions, world) -> None
         await _place(sessions, world, by="stranger", to="father")
     await _place(sessions, world, by="stranger", key="own")  # for oneself, always
     assert await _count(sessions, Order) == 1
+
+
+async def test_a_link_with_a_third_person_lends_an_outsider_nothing(sessions, world) -> None:
+    await _link(sessions, world, member="father", relative="daughter")
+    with pytest.raises(family.NotAllowedForMember):
+        await _place(sessions, world, by="stranger", to="father")
+    assert await _count(sessions, Order) == 0
+    placed = await _place(sessions, world, by="daughter", to="father", key="hers")
+    assert placed.order.requester_id == world["daughter"]
 
 
 async def test_an_unconfirmed_or_ended_link_gives_no_right(sessions, world) -> None:
@@ -567,14 +588,22 @@ async def test_credit_covers_orders_until_it_is_promised_to_others(sessions, wor
     second = await _place(sessions, world, key="2")
     assert second.coverage.funding == OrderFunding.OWN and second.coverage.committed == 60
     third = await _place(sessions, world, key="3")
-    assert third.coverage.funding == OrderFunding.NEEDS_SPONSOR
+    # The resident's overdraft (two hours in the demo's Luoshan) takes the next one…
+    assert third.coverage.funding == OrderFunding.OVERDRAFT and third.coverage.committed == 120
+    fourth = await _place(sessions, world, key="4", max_open=4, estimated_minutes=120)
+    # …but not past it.
+    assert fourth.coverage.funding == OrderFunding.NEEDS_SPONSOR
 
 
 async def test_the_branch_overdraft_limit_lets_an_order_through(sessions, world) -> None:
     async with transaction(sessions, write=True) as session:
         luoshan = await catalog.branch_by_code(session, "luoshan")
-        await ledger.set_member_overdraft_limit(
-            session, luoshan.id, 60, actor=ledger.Actor(is_coordinator=True)
+        await ledger.set_branch_policy(
+            session,
+            luoshan.id,
+            actor=ledger.Actor(is_coordinator=True),
+            member_overdraft_limit=60,
+            resident_overdraft_limit=0,
         )
     await _grant(sessions, world, "father", 30)
     placed = await _place(sessions, world)

@@ -13,7 +13,7 @@ import pytest
 from core import ledger, statements
 from core.db import transaction
 from core.ledger import AccountKind, PostingKind
-from core.models import Branch, Member
+from core.models import Branch, Category, Member, Order, OrderEvent, OrderFunding, OrderStatus
 from core.statements import Party, Statement, StatementLine, Summary
 from tests.bot.lang import t
 
@@ -92,7 +92,7 @@ def test_pdf_in_korean() -> None:
         _statement("김철수"), "ko", gettext_for("ko"), generated_at=datetime.now(UTC)
     )
     text = _pdf_text(data)
-    expected_words = ("타임뱅크 통장", "김철수", "김영희", "王丽", "장보기")
+    expected_words = ("시간은행 통장", "김철수", "김영희", "王丽", "장보기")
     expected_words += ("2시간 30분", "선물한 시간")
     for expected in expected_words:
         assert expected in text, expected
@@ -115,7 +115,15 @@ def test_csv_round_trips_with_a_byte_order_mark() -> None:
     gift, service, grant = rows[1:]
     assert gift[0] == "2025-03-01 18:00"  # in Shanghai
     assert (gift[2], gift[3], gift[4]) == ("김영희", "-60", "150")
+    # The words columns, on rows whose balance is not their amount.
+    assert (gift[5], gift[6]) == ("−1小时", "2小时30分钟")
     assert service[1] == "帮助邻居 · 买菜" and service[2] == "王丽"
+    assert (service[3], service[4], service[5], service[6]) == (
+        "120",
+        "210",
+        "+2小时",
+        "3小时30分钟",
+    )
     assert grant[2] == "时间银行" and grant[5] == "+1小时30分钟"
 
 
@@ -176,3 +184,126 @@ async def test_pages_stay_put_and_forged_cursors_are_refused(sessions) -> None:
                 await statements.passbook_view(session, me, page=page, anchor=anchor, page_size=5)
         whole = await statements.statement(session, me)
         assert len(whole.lines) == 12 and not whole.truncated
+
+
+# ---------------------------------------------------------------- help the pool paid for
+
+
+def _pdf_fonts(data: bytes, tmp_path) -> list[list[str]]:
+    """pdffonts' table: one row per font, its "emb" column fourth from the right."""
+    path = tmp_path / "passbook.pdf"
+    path.write_bytes(data)
+    done = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True)
+    return [line.split() for line in done.stdout.splitlines()[2:]]
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
+def test_every_font_of_the_pdf_is_embedded(lang, tmp_path) -> None:
+    data = statements.render_pdf(
+        _statement("김철수 · 王建国"), lang, gettext_for(lang), generated_at=datetime.now(UTC)
+    )
+    fonts = _pdf_fonts(data, tmp_path)
+    assert fonts and all(row[-4] == "yes" for row in fonts), fonts
+    assert all("NotoSansCJK" in row[0] for row in fonts), fonts
+    text = _pdf_text(data)
+    assert "김철수 · 王建国" in text  # the middle dot is a real character, not a box
+    date = {"zh_Hans": "2025年3月1日", "ko": "2025년 3월 1일", "en": "Mar 1, 2025"}[lang]
+    # Each date stays on one line: the column is as wide as the longest date.
+    assert sum(line.count(date) for line in text.splitlines()) == 3
+
+
+def test_without_a_system_font_the_pdf_falls_back_to_the_built_in_ones(
+    monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setattr(statements.pdf_fonts, "embedded_font", lambda *a, **k: None)
+    data = statements.render_pdf(
+        _statement("김철수"), "ko", gettext_for("ko"), generated_at=datetime.now(UTC)
+    )
+    assert {row[0] for row in _pdf_fonts(data, tmp_path)} >= {"HYGothic-Medium"}
+    text = _pdf_text(data)
+    assert "김철수" in text and "이웃을 도왔어요 / 장보기" in text
+
+
+async def _helped_by_the_pool(sessions, lang: str, names: tuple[str, str]) -> int:
+    """A resident without credit whom a volunteer helped for 45 minutes, the pool paying."""
+    async with transaction(sessions, write=True) as session:
+        branch = Branch(
+            code="p", names={"en": "P"}, time_zone="Asia/Shanghai", default_language=lang
+        )
+        category = Category(
+            code="shop", names={"zh_Hans": "买菜", "ko": "장보기", "en": "Shopping"}
+        )
+        session.add_all([branch, category])
+        await session.flush()
+        resident = Member(name=names[0], language=lang, branch_id=branch.id, sponsored=True)
+        helper = Member(name=names[1], language=lang, branch_id=branch.id, is_volunteer=True)
+        session.add_all([resident, helper])
+        await session.flush()
+        order = Order(
+            branch_id=branch.id, requester_id=resident.id, beneficiary_id=resident.id,
+            category_id=category.id, estimated_minutes=60, actual_minutes=45,
+            volunteer_id=helper.id, status=OrderStatus.CONFIRMED,
+            funding=OrderFunding.POOL, idempotency_key="pool-paid",
+        )  # fmt: skip
+        session.add(order)
+        await session.flush()
+        confirmed = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+        session.add(
+            OrderEvent(order_id=order.id, from_status="done", to_status="confirmed", at=confirmed)
+        )
+        return resident.id
+
+
+POOL_NAMES = {"zh_Hans": ("刘阿姨", "李明"), "ko": ("박순자", "이지은"), "en": ("Edith", "Tom")}
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
+async def test_help_the_pool_paid_for_is_in_the_passbook(sessions, lang, tmp_path) -> None:
+    resident, helper = POOL_NAMES[lang]
+    rid = await _helped_by_the_pool(sessions, lang, (resident, helper))
+    gettext = gettext_for(lang)
+    async with sessions() as session:
+        view = await statements.passbook_view(session, rid)
+        whole = await statements.statement(session, rid)
+    assert view.summary.balance == 0 and view.lines == ()
+    [help_] = view.pool_help
+    assert (help_.minutes, help_.helper, view.pool_help_total) == (45, helper, 1)
+    assert help_.at == datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+    rows = list(csv.reader(io.StringIO(
+        statements.render_csv(whole, lang, gettext).decode("utf-8-sig")
+    )))  # fmt: skip
+    [row] = rows[1:]
+    assert row[0] == "2026-03-02 10:00"  # in Shanghai
+    assert row[2] == helper and (row[3], row[4]) == ("0", "0")
+    paid = gettext("{duration}, paid by the community pool").format(
+        duration=statements.duration(45, gettext)
+    )
+    assert row[1].startswith(gettext("Help received")) and row[1].endswith(paid)
+
+    text = _pdf_text(statements.render_pdf(whole, lang, gettext, generated_at=datetime.now(UTC)))
+    for expected in (helper, statements.duration(45, gettext)):
+        assert expected in text, expected
+
+
+def test_a_pool_paid_help_sits_among_the_entries_with_the_balance_it_found() -> None:
+    def at(day: int) -> datetime:
+        return datetime(2026, 3, day, tzinfo=UTC)
+
+    grant = StatementLine(
+        at(1), PostingKind.GRANT, 120, 120, "", None, (Party(AccountKind.ISSUANCE),)
+    )
+    gift = StatementLine(
+        at(5), PostingKind.GIFT, -30, 90, "", None, (Party(AccountKind.MEMBER, "Jane"),)
+    )
+    helped = statements.PoolHelp(at(2), 45, "", None)
+    whole = Statement(
+        Summary("Edith", "Europe/London", True, 90, 0, 0, 0), (gift, grant), False, (helped,)
+    )
+    data = statements.render_csv(whole, "en", gettext_for("en"))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]
+    assert [row[1:5] for row in rows] == [
+        ["Gift given", "Jane", "-30", "90"],
+        ["Help received · 45 min, paid by the community pool", "a former member", "0", "120"],
+        ["Welcome hours", "time bank", "120", "120"],
+    ]

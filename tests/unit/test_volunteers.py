@@ -1,5 +1,5 @@
 """The volunteer profile in core: when I am free, the languages I speak, and how matching
-reads them."""
+reads them; becoming a volunteer and being verified, and who hears of it."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core import matching, volunteers
+from core import matching, nudges, volunteers
 from core.db import transaction
 from core.demo import seed_demo
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.matching import PARTS, slot_bit
-from core.models import Branch, Member, Order, VolunteerProfile
-from core.volunteers import EVERY_SLOT, FreeTimes, free_times
+from core.models import Branch, Member, Order, OutboxMessage, VolunteerProfile
+from core.volunteers import EVERY_SLOT, CoordinatorOnly, FreeTimes, free_times
 from tests.unit.test_matching import NOW, _setup
 
 WEEKDAYS = range(5)
@@ -162,3 +162,63 @@ async def test_matching_honours_the_slot_of_the_order_and_the_languages(sessions
         ranked = await matching.eligible(s, need, now=NOW)
     # Both within the same 500 m band: the one who speaks her language comes first.
     assert [(c.member_id, c.speaks_language) for c in ranked] == [(far, True), (near, False)]
+
+
+async def _coordinator(sessions, branch_code: str) -> int:
+    async with transaction(sessions, write=True) as s:
+        branch = await s.scalar(select(Branch).where(Branch.code == branch_code))
+        row = Member(name="Coord", branch_id=branch.id, is_coordinator=True)
+        s.add(row)
+        await s.flush()
+        return row.id
+
+
+async def _notices(sessions, kind: str) -> list[tuple[int, dict]]:
+    async with sessions() as s:
+        rows = await s.execute(
+            select(OutboxMessage.member_id, OutboxMessage.payload)
+            .where(OutboxMessage.kind == kind)
+            .order_by(OutboxMessage.member_id)
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_a_resident_who_volunteers_waits_for_the_branchs_coordinators(sessions) -> None:
+    resident = await _volunteer(sessions, is_volunteer=False)
+    here = await _coordinator(sessions, "luoshan")
+    elsewhere = await _coordinator(sessions, "mapo")
+    async with transaction(sessions, write=True) as s:
+        branch_id = (await s.get(Member, resident)).branch_id
+        coordinators = await nudges.coordinators(s, branch_id)
+        assert await volunteers.ask_for_verification(s, resident) == 0  # not a volunteer yet
+        await volunteers.become_volunteer(s, resident)
+        await volunteers.become_volunteer(s, resident)  # a double tap: told once
+    assert here in coordinators and elsewhere not in coordinators
+    told = await _notices(sessions, volunteers.VERIFY_ASKED)
+    assert told == [(c, {"volunteer_id": resident}) for c in coordinators]
+    async with sessions() as s:
+        member = await s.get(Member, resident)
+        assert (member.is_resident, member.is_volunteer, member.verified) == (False, True, False)
+        assert await s.get(VolunteerProfile, resident) is not None
+        waiting = await volunteers.awaiting_verification(s, here)
+        assert [person.member_id for person in waiting] == [resident]
+
+
+async def test_verifying_tells_the_volunteer_once_and_only_the_branchs_coordinator_may(
+    sessions,
+) -> None:
+    lin = await _volunteer(sessions)
+    here = await _coordinator(sessions, "luoshan")
+    elsewhere = await _coordinator(sessions, "mapo")
+    async with transaction(sessions, write=True) as s:
+        with pytest.raises(CoordinatorOnly):
+            await volunteers.verify(s, lin, lin)
+        with pytest.raises(NotFound):
+            await volunteers.verify(s, elsewhere, lin)
+    assert await _notices(sessions, volunteers.VERIFIED) == []
+    for _ in range(2):
+        async with transaction(sessions, write=True) as s:
+            assert (await volunteers.verify(s, here, lin)).verified
+    assert await _notices(sessions, volunteers.VERIFIED) == [(lin, {})]
+    async with transaction(sessions, write=True) as s:
+        assert await volunteers.ask_for_verification(s, lin) == 0  # verified already

@@ -13,7 +13,11 @@
     coordinator: "#6a4fb3",
   };
   const SAFE_URL = /^(https?:\/\/|tg:\/\/)/i;
-  const state = { panes: new Map(), seq: 0, bot: null, languages: [], polling: false };
+  const state = {
+    panes: new Map(), seq: 0, bot: null, languages: [], polling: false, guide: null,
+  };
+  const words = window.pageLanguage;
+  const T = words.text;
 
   // ---------------------------------------------------------------- helpers
   async function api(method, path, body) {
@@ -51,6 +55,19 @@
     return String(code);
   }
 
+  /** Put the page's words into a part of it: data-i18n is the text, data-i18n-label the
+   * title and accessible name. */
+  function translate(root) {
+    for (const node of root.querySelectorAll("[data-i18n]")) {
+      node.textContent = T(node.dataset.i18n);
+    }
+    for (const node of root.querySelectorAll("[data-i18n-label]")) {
+      const label = T(node.dataset.i18nLabel);
+      if (node.title) node.title = label;
+      node.setAttribute("aria-label", label);
+    }
+  }
+
   function formatTime(seconds) {
     return new Date(seconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
@@ -73,7 +90,7 @@
 
   function spoiler() {
     const node = el("span", "spoiler");
-    node.title = "Spoiler: click to reveal";
+    node.title = T("spoiler");
     node.addEventListener("click", () => node.classList.add("revealed"));
     return node;
   }
@@ -195,6 +212,7 @@
       this.started = false;
       this.blocked = false;
       this.typingTimer = null;
+      this.keyboardOpen = true;
       const template = document.getElementById("pane-template");
       this.root = template.content.firstElementChild.cloneNode(true);
       this.root.dataset.persona = persona.key || persona.role || String(user.id);
@@ -211,7 +229,8 @@
       avatar.style.background = color;
       this.q(".name").textContent = [this.user.first_name, this.user.last_name]
         .filter(Boolean).join(" ");
-      this.q(".role").textContent = p.role || "";
+      this.q(".role").dataset.i18n = p.role || "";
+      translate(this.root);
       this.setLanguage(this.user.language_code);
 
       const select = this.q(".lang-select");
@@ -246,6 +265,11 @@
       this.q(".send-voice").addEventListener("click", () => this.act("voice", { duration: 3 }));
       this.q(".send-sticker").addEventListener("click", () => this.act("sticker", { emoji: "👍" }));
       this.q(".menu-button").addEventListener("click", () => this.toggleCommands());
+      this.q(".keyboard-toggle").addEventListener("click", () => {
+        this.keyboardOpen = !this.keyboardOpen;
+        this.refreshChrome();
+        this.scrollDown();
+      });
       this.q(".modal-ok").addEventListener("click", () => { this.q(".modal").hidden = true; });
     }
 
@@ -311,13 +335,28 @@
       }
     }
 
+    // A Mini App opens in a new tab with initData the sandbox signs for this user, as
+    // Telegram does for a web_app button or menu button.
+    async openWebApp(url) {
+      try {
+        const opened = await api("POST", `/sandbox/chats/${this.id}/web_app`, { url });
+        window.open(opened.url, "_blank", "noopener");
+      } catch (error) {
+        this.toast(error.message);
+      }
+    }
+
     async press(message, button, node) {
+      if (button.web_app) {
+        this.openWebApp(button.web_app.url);
+        return;
+      }
       if (button.url !== undefined) {
         if (SAFE_URL.test(button.url)) window.open(button.url, "_blank", "noopener");
         return;
       }
       if (button.callback_data === undefined) {
-        this.toast("This kind of button is not available in the sandbox");
+        this.toast(T("unsupportedButton"));
         return;
       }
       node.classList.add("pending");
@@ -328,7 +367,7 @@
         });
         const result = await api(
           "GET", `/sandbox/callbacks/${pressed.callback_query_id}?timeout=15`);
-        if (!result.callback.answered) this.toast("The bot did not answer");
+        if (!result.callback.answered) this.toast(T("noAnswer"));
       } catch (error) {
         this.toast(error.message);
       } finally {
@@ -345,6 +384,11 @@
       try {
         const transcript = await api("GET", `/sandbox/chats/${this.id}`);
         this.commands = transcript.commands || [];
+        const button = transcript.menu_button || {};
+        if (button.type === "web_app" && button.web_app) {
+          this.openWebApp(button.web_app.url);
+          return;
+        }
       } catch (error) {
         // keep the last known commands
       }
@@ -384,7 +428,7 @@
           break;
         }
         case "chat_action":
-          this.setStatus(event.action === "typing" ? "typing…" : `${event.action}…`);
+          this.setStatus(event.action === "typing" ? T("typing") : `${event.action}…`);
           clearTimeout(this.typingTimer);
           this.typingTimer = setTimeout(() => this.setStatus(""), 5000);
           break;
@@ -417,6 +461,10 @@
 
     // -- rendering
     upsert(message, scroll) {
+      const markup = message.reply_markup;
+      if (!this.messages.has(message.message_id) && markup && Array.isArray(markup.keyboard)) {
+        this.keyboardOpen = true; // a new keyboard shows itself, as in Telegram
+      }
       this.messages.set(message.message_id, message);
       if (message.from === "user") this.started = true;
       let row = this.rows.get(message.message_id);
@@ -444,12 +492,12 @@
       bubble.dataset.kind = message.kind;
       if (message.deleted) {
         bubble.classList.add("deleted");
-        bubble.appendChild(el("span", "text", "message deleted"));
+        bubble.appendChild(el("span", "text", T("deleted")));
       } else {
         this.renderContent(bubble, message);
       }
       const meta = el("span", "meta");
-      meta.textContent = (message.edited && !message.deleted ? "edited " : "")
+      meta.textContent = (message.edited && !message.deleted ? `${T("edited")} ` : "")
         + formatTime(message.edit_date || message.date);
       bubble.appendChild(meta);
       const parts = [bubble];
@@ -471,20 +519,21 @@
       }
       if (message.sticker) {
         add(el("span", "sticker media", message.sticker.emoji || ""));
-        add(el("span", "media-label", "sticker"));
+        add(el("span", "media-label", T("sticker")));
       }
       if (message.voice) {
-        add(el("span", "media voice", `♪ Voice message · ${formatDuration(message.voice.duration)}`));
+        add(el("span", "media voice",
+          `♪ ${T("voiceMessage")} · ${formatDuration(message.voice.duration)}`));
       }
       if (message.location) {
         const { latitude, longitude } = message.location;
-        add(el("span", "media-label", "Location"));
+        add(el("span", "media-label", T("location")));
         add(el("span", "media location",
           `${Number(latitude).toFixed(4)}, ${Number(longitude).toFixed(4)}`));
       }
       if (message.contact) {
         const c = message.contact;
-        add(el("span", "media-label", "Contact"));
+        add(el("span", "media-label", T("contact")));
         add(el("span", "media contact",
           `${[c.first_name, c.last_name].filter(Boolean).join(" ")} · ${c.phone_number}`));
       }
@@ -493,7 +542,7 @@
         link.className = "media document";
         link.href = message.file_url;
         link.download = message.document.file_name || "file";
-        link.textContent = `File: ${message.document.file_name || "file"}`;
+        link.textContent = `${T("file")}: ${message.document.file_name || "file"}`;
         add(link);
       }
       if (message.text) {
@@ -535,8 +584,13 @@
     refreshChrome() {
       const keyboard = this.currentKeyboard();
       const box = this.q(".keyboard");
+      const toggle = this.q(".keyboard-toggle");
       box.replaceChildren();
-      if (keyboard && this.started && !this.blocked) {
+      const shown = Boolean(keyboard && this.started && !this.blocked);
+      toggle.hidden = !shown;
+      toggle.setAttribute("aria-expanded", String(shown && this.keyboardOpen));
+      toggle.classList.toggle("is-open", shown && this.keyboardOpen);
+      if (shown) {
         for (const row of keyboard.keyboard) {
           const line = el("div", "kb-row");
           for (const button of row) {
@@ -545,18 +599,19 @@
             node.addEventListener("click", () => {
               if (button.request_contact) this.shareContact();
               else if (button.request_location) this.shareLocation();
+              else if (button.web_app) this.openWebApp(button.web_app.url);
               else this.act("messages", { text: button.text });
             });
             line.appendChild(node);
           }
           box.appendChild(line);
         }
-        box.hidden = false;
+        box.hidden = !this.keyboardOpen;
         const placeholder = keyboard.input_field_placeholder;
-        this.q(".text-input").placeholder = placeholder || "Message";
+        this.q(".text-input").placeholder = placeholder || T("message");
       } else {
         box.hidden = true;
-        this.q(".text-input").placeholder = "Message";
+        this.q(".text-input").placeholder = T("message");
       }
       this.q(".start-bar").hidden = this.started || this.blocked;
       this.q(".blocked-bar").hidden = !this.blocked;
@@ -633,6 +688,91 @@
     }
   }
 
+  /** The page-language selector; a change re-words the page in place. */
+  function setupPageLanguage() {
+    const select = document.getElementById("page-language");
+    for (const [code, label] of Object.entries(words.labels)) {
+      const option = el("option", null, label);
+      option.value = code;
+      option.lang = langTag(code);
+      select.appendChild(option);
+    }
+    select.value = words.page.code;
+    select.addEventListener("change", () => {
+      words.choose(select.value);
+      applyPageLanguage();
+    });
+    applyPageLanguage();
+  }
+
+  function applyPageLanguage() {
+    document.documentElement.lang = langTag(words.page.code);
+    translate(document.body);
+    document.title = T("title");
+    renderGuide();
+    for (const pane of state.panes.values()) {
+      translate(pane.root);
+      pane.refreshChrome();
+    }
+  }
+
+  /** The demo's "try this" steps, each naming the persona whose pane it happens in. */
+  function renderGuide() {
+    const box = document.getElementById("guide");
+    const guide = state.guide;
+    if (!guide || !Array.isArray(guide.steps) || !guide.steps.length) {
+      box.hidden = true;
+      return;
+    }
+    const names = {};
+    for (const persona of state.personas || []) {
+      names[persona.key] = [persona.first_name, persona.last_name].filter(Boolean).join(" ");
+    }
+    const list = box.querySelector(".guide-steps");
+    list.replaceChildren();
+    for (const step of guide.steps) {
+      const item = el("li", "guide-step");
+      const text = words.pick(step.text).replace(/\{(\w+)\}/g,
+        (whole, key) => (key in names ? names[key] : whole));
+      item.textContent = text;
+      if (step.persona) item.dataset.persona = step.persona;
+      list.appendChild(item);
+    }
+    box.hidden = false;
+  }
+
+  function setupGuide() {
+    const box = document.getElementById("guide");
+    // Open at first on a wide window; a phone-sized one needs the room for the chats.
+    let saved = null;
+    try {
+      saved = window.localStorage.getItem("sandbox-guide-closed");
+    } catch (error) {
+      saved = null;
+    }
+    const narrow = window.matchMedia("(max-width: 40rem)");
+    let byPage = false;
+    box.open = saved === null ? !narrow.matches : saved !== "1";
+    // Turned into a phone-sized window, the page folds the guide (not a choice to remember).
+    narrow.addEventListener("change", () => {
+      if (narrow.matches && box.open) {
+        byPage = true;
+        box.open = false;
+      }
+    });
+    box.addEventListener("toggle", () => {
+      if (byPage) {
+        byPage = false;
+        return;
+      }
+      try {
+        window.localStorage.setItem("sandbox-guide-closed", box.open ? "0" : "1");
+      } catch (error) {
+        // private mode: the guide opens again next time
+      }
+    });
+  }
+
   function setupFontScale() {
     const input = document.getElementById("font-scale");
     const apply = (value) => document.documentElement.style.setProperty("--scale", value / 100);
@@ -657,11 +797,16 @@
 
   async function main() {
     setupFontScale();
+    setupPageLanguage();
+    setupGuide();
     const main = document.getElementById("personas");
     try {
       const config = await api("GET", "/sandbox/demo/personas");
       state.bot = config.bot;
       state.languages = config.languages || [];
+      state.personas = config.personas || [];
+      state.guide = config.guide || null;
+      renderGuide();
       if (config.bot) {
         document.getElementById("bot-name").textContent = `@${config.bot.username}`;
       }
@@ -683,7 +828,7 @@
       document.body.dataset.ready = "true";
       pollEvents();
     } catch (error) {
-      main.replaceChildren(el("p", "fatal", `Cannot reach the sandbox: ${error.message}`));
+      main.replaceChildren(el("p", "fatal", `${T("unreachable")}${error.message}`));
     }
   }
 

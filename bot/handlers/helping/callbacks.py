@@ -1,0 +1,35 @@
+"""Typed inline-button payloads of the volunteer's side of a request.
+
+aiogram rejects data that does not parse into these.
+"""
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class NudgeAnswer(CallbackData, prefix="ndg"):
+    nudge_id: int
+    accept: bool
+
+
+class Do(StrEnum):
+    """A button on a request: the volunteer's Done (then the minutes, or other), hand back
+    (and yes), the requester's stars or "something is wrong", skipping the thank-you
+    note, and a message to the other side."""
+
+    DONE = "done"
+    MINUTES = "minutes"
+    OTHER = "other"
+    BACK = "back"
+    BACK_YES = "back_yes"
+    WRONG = "wrong"
+    RELAY = "relay"
+    STARS = "stars"
+    THANKS_SKIP = "thanks_skip"
+
+
+class OrderStep(CallbackData, prefix="ostep"):
+    action: Do
+    order_id: int
+    value: int = 0

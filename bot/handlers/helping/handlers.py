@@ -1,0 +1,274 @@
+"""The volunteer journey's buttons: Accept / Not this time, Done with the time spent, hand
+back, stars and thanks, "something is wrong", messages relayed through the bot; the
+volunteer profile and the coordinator's list of volunteers to verify."""
+
+from __future__ import annotations
+
+import contextlib
+from html import escape
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.helping import views as ui
+from bot.handlers.helping.callbacks import Do, NudgeAnswer, OrderStep
+from bot.kit.edit import close_with, show_in_place
+from bot.kit.guards import Known
+from core import helping
+from core.models import Member
+
+router = Router(name="volunteer")
+
+
+class Typing(StatesGroup):
+    minutes = State()
+    thanks = State()
+    relay = State()
+
+
+async def expect_typed(state: FSMContext, typing: State, order_id: int) -> None:
+    """The member's next message is typed about this order: the minutes, thanks, a note."""
+    await state.set_state(typing)
+    await state.update_data(order_id=order_id)
+
+
+@router.callback_query(NudgeAnswer.filter())
+async def on_nudge(
+    query: CallbackQuery, callback_data: NudgeAnswer, session: AsyncSession, member: Member | None
+) -> None:
+    if member is None:
+        await query.answer(_("Sorry, this button is not for you."), show_alert=True)
+        return
+    if not callback_data.accept:
+        await helping.decline(session, nudge_id=callback_data.nudge_id, member_id=member.id)
+        await close_with(query, _("👌 No problem. Thank you for letting me know!"))
+        return
+    accepted = await helping.accept(session, nudge_id=callback_data.nudge_id, member_id=member.id)
+    if accepted.replayed:
+        await query.answer(_("It is already yours. Thank you!"))
+        return
+    await query.answer(_("Thank you!"))
+    f = await ui.facts(session, accepted.order.id)
+    # The pin goes as a new message, under the nudge the card replaces, so it can go first.
+    await _hand_over_place(query, f)
+    await show_in_place(query, ui.accepted_text(f), ui.volunteer_buttons(f))
+    await _hand_over_voice(query, f.order.voice_file_id)
+
+
+async def _hand_over_voice(query: CallbackQuery, voice_file_id: str | None) -> None:
+    """The requester's voice note, for the volunteer who took the order: it is the tapped
+    message itself when the nudge went as a voice note; else (their settings refused it
+    then) it is sent now, and if still refused, the accepted view says it exists."""
+    message = query.message
+    if voice_file_id is None or not isinstance(message, Message) or message.voice is not None:
+        return
+    with contextlib.suppress(TelegramBadRequest):
+        await message.answer_voice(voice_file_id)
+
+
+async def _hand_over_place(query: CallbackQuery, f: ui.OrderFacts) -> None:
+    """The pin of the place, for the volunteer who took the order (and no one before): a
+    venue with the address when one was given, else the shared location. The card already
+    says the address in words, so a refused pin loses nothing and undoes nothing."""
+    message = query.message
+    order = f.order
+    if not isinstance(message, Message) or order.latitude is None or order.longitude is None:
+        return
+    with contextlib.suppress(TelegramAPIError):
+        if order.address:
+            await message.answer_venue(
+                latitude=order.latitude,
+                longitude=order.longitude,
+                title=ui.place_title(f),
+                address=order.address,
+            )
+        else:
+            await message.answer_location(latitude=order.latitude, longitude=order.longitude)
+
+
+@router.callback_query(OrderStep.filter(), ~Known())
+async def on_order_step_stranger(query: CallbackQuery) -> None:
+    await query.answer(_("Sorry, this button is not for you."), show_alert=True)
+
+
+async def volunteers_order(session: AsyncSession, order_id: int, member: Member) -> ui.OrderFacts:
+    """The order, when the member is its volunteer; else NotYours."""
+    f = await ui.facts(session, order_id)
+    if f.order.volunteer_id != member.id:
+        raise helping.NotYours()
+    return f
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.DONE), Known())
+async def on_done(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    f = await volunteers_order(session, callback_data.order_id, member)
+    await query.answer()
+    await show_in_place(query, _("⏳ How long did it take?"), ui.minutes_buttons(f))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.MINUTES), Known())
+async def on_minutes_chosen(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    f = await ui.facts(session, callback_data.order_id)
+    minutes = callback_data.value
+    await helping.mark_done(session, order_id=f.order.id, member_id=member.id, minutes=minutes)
+    await query.answer(_("Thank you!"))
+    await show_in_place(query, ui.done_text(f, minutes), None)
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.OTHER), Known())
+async def on_other_minutes(
+    query: CallbackQuery,
+    callback_data: OrderStep,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    f = await volunteers_order(session, callback_data.order_id, member)
+    await query.answer()
+    await expect_typed(state, Typing.minutes, f.order.id)
+    if query.message:
+        await query.message.answer(_("Please type the minutes it took, for example 45."))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.BACK), Known())
+async def on_hand_back(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    f = await volunteers_order(session, callback_data.order_id, member)
+    await query.answer()
+    await show_in_place(
+        query,
+        _("Give this request back, so that I find someone else?"),
+        ui.hand_back_buttons(f.order.id),
+    )
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.BACK_YES), Known())
+async def on_hand_back_yes(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    await ui.facts(session, callback_data.order_id)
+    await helping.hand_back(session, order_id=callback_data.order_id, member_id=member.id)
+    await close_with(query, _("↩️ Done. Thank you for telling me in time."))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.STARS), Known())
+async def on_stars(
+    query: CallbackQuery,
+    callback_data: OrderStep,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    f = await ui.facts(session, callback_data.order_id)
+    order_id, rating = f.order.id, callback_data.value
+    confirmed = await helping.confirm(
+        session, order_id=order_id, member_id=member.id, rating=rating
+    )
+    await query.answer(_("Thank you!"))
+    balance = None
+    if member.id in (f.order.requester_id, f.order.beneficiary_id):
+        balance = await helping.balance(session, member.id)
+    thanks = bool(rating) and not confirmed.replayed
+    if thanks:
+        await expect_typed(state, Typing.thanks, order_id)
+    text = ui.confirmed_text(f, confirmed.order, balance, ask_thanks=thanks)
+    await show_in_place(query, text, ui.skip_thanks_buttons(order_id) if thanks else None)
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.THANKS_SKIP), Known())
+async def on_thanks_skip(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, state: FSMContext
+) -> None:
+    await ui.facts(session, callback_data.order_id)
+    await state.clear()
+    await query.answer()
+    if query.message:
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.WRONG), Known())
+async def on_something_wrong(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    await ui.facts(session, callback_data.order_id)
+    await helping.dispute(session, order_id=callback_data.order_id, member_id=member.id)
+    await close_with(query, _("⚠️ I have asked a coordinator to look into it."))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.RELAY), Known())
+async def on_relay_start(
+    query: CallbackQuery,
+    callback_data: OrderStep,
+    session: AsyncSession,
+    member: Member,
+    state: FSMContext,
+) -> None:
+    f = await ui.facts(session, callback_data.order_id)
+    helping.relay_target(f.order, member.id)
+    other = f.requester if member.id == f.order.volunteer_id else f.volunteer
+    await query.answer()
+    await expect_typed(state, Typing.relay, f.order.id)
+    if query.message:
+        await query.message.answer(
+            _("Type your message to {name}, and I will pass it on.").format(
+                name=escape(other.name if other else "")
+            )
+        )
+
+
+@router.callback_query(Known(), F.data.startswith(OrderStep.__prefix__ + ":"))
+async def on_unknown_order_step(query: CallbackQuery) -> None:
+    await query.answer()
+
+
+@router.message(Typing.minutes, F.text)
+async def on_minutes(
+    message: Message, state: FSMContext, session: AsyncSession, member: Member
+) -> None:
+    data = await state.get_data()
+    text = (message.text or "").strip()
+    minutes = int(text) if text.isdigit() else 0
+    order = await helping.mark_done(
+        session, order_id=data["order_id"], member_id=member.id, minutes=minutes
+    )
+    await state.clear()
+    f = await ui.facts(session, order.id)
+    await message.answer(ui.done_text(f, minutes))
+
+
+@router.message(Typing.thanks, F.text)
+async def on_thanks(
+    message: Message, state: FSMContext, session: AsyncSession, member: Member
+) -> None:
+    data = await state.get_data()
+    await helping.add_thanks(
+        session, order_id=data["order_id"], member_id=member.id, text=message.text or ""
+    )
+    await state.clear()
+    await message.answer(_("💌 Passed on. Thank you!"))
+
+
+@router.message(Typing.relay, F.text)
+async def on_relay(
+    message: Message, state: FSMContext, session: AsyncSession, member: Member
+) -> None:
+    data = await state.get_data()
+    await helping.relay(
+        session,
+        order_id=data["order_id"],
+        member_id=member.id,
+        text=message.text or "",
+        key=f"relay:{message.chat.id}:{message.message_id}",
+    )
+    await state.clear()
+    await message.answer(_("📨 Passed on."))

@@ -1,0 +1,378 @@
+"""What volunteers, requesters and coordinators see of matching: button payloads, labels,
+and the texts of every outbox message (rendered in the reader's language at send time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.coordination.callbacks import CoordStep, Find, Settle, SettleAction
+from bot.handlers.helping.callbacks import Do, OrderStep
+from bot.kit.formatters import (
+    balance_text,
+    category_text,
+    description_text,
+    duration_text,
+    stars,
+)
+from bot.kit.labels import BACK
+from bot.kit.screens import Keyboard, Screen, inline, one_per_row
+from bot.kit.times import order_when_text
+from core import helping, notices
+from core.models import Branch, Category, Member, Order, OrderFunding
+
+ACCEPT = __("✅ Accept")
+NOT_THIS_TIME = __("Not this time")
+DONE = __("✔️ Done")
+HAND_BACK = __("↩️ I cannot go after all")
+HAND_BACK_YES = __("Yes, give it back")
+SOMETHING_WRONG = __("⚠️ Something is wrong")
+AS_ESTIMATED = __("As estimated ({duration})")
+OTHER_TIME = __("✏️ Other")
+SKIP_THANKS = __("Skip")
+CONFIRM_REPORTED = __("✅ Confirm {duration}")
+CREDIT_OTHER = __("✏️ Credit a different time")
+NO_CREDIT = __("🚫 No credit")
+NO_CREDIT_YES = __("🚫 Yes, no credit")
+PAUSE = __("⏸ Pause nudges")
+RESUME = __("▶️ Resume nudges")
+SKILLS = __("🧰 What I can help with")
+TIMES = __("📅 When I am free")
+DISTANCE = __("📏 How far I will go")
+QUIET = __("🌙 Quiet hours")
+LANGUAGES = __("🗣 Languages I speak")
+TO_VERIFY = __("✅ Volunteers to verify")
+FIND_SOMEONE = __("🔎 Find someone")
+POOL_PAYS = __("💝 The community pool pays")
+BACK_TO_PROFILE = __("⬅️ Back")
+WHOLE_WEEK = __("All")
+# Column headings of the availability grid: short, so four columns fit on a phone.
+PART_HEADINGS = {
+    "morning": __("Morning"),
+    "afternoon": __("Afternoon"),
+    "evening": __("Evening"),
+}
+# Parts of the day as the profile summary says them ("Mon–Fri mornings").
+PART_TIMES = {
+    "morning": __("mornings"),
+    "afternoon": __("afternoons"),
+    "evening": __("evenings"),
+}
+QUIET_NAMES = {
+    "none": __("No quiet hours"),
+    "night": __("21:00 – 8:00"),
+    "evening": __("19:00 – 9:00"),
+}
+DONE_MINUTES = (30, 60, 90, 120)
+
+
+def when_of(order: Order, branch: Branch) -> str:
+    return order_when_text(order, branch.time_zone)
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    order: Order
+    category: Category
+    branch: Branch
+    requester: Member
+    beneficiary: Member
+    volunteer: Member | None
+
+
+async def facts(session: AsyncSession, order_id: int) -> OrderFacts:
+    order = await session.get(Order, order_id)
+    assert order is not None
+    category = await session.get(Category, order.category_id)
+    branch = await session.get(Branch, order.branch_id)
+    requester = await session.get(Member, order.requester_id)
+    beneficiary = await session.get(Member, order.beneficiary_id)
+    volunteer = await session.get(Member, order.volunteer_id) if order.volunteer_id else None
+    assert category and branch and requester and beneficiary
+    return OrderFacts(order, category, branch, requester, beneficiary, volunteer)
+
+
+def summary(f: OrderFacts) -> list[str]:
+    return [
+        f"<b>{escape(category_text(f.category))}</b>",
+        "🕒 " + when_of(f.order, f.branch),
+        "⏳ " + _("About {duration}").format(duration=duration_text(f.order.estimated_minutes)),
+    ]
+
+
+def place_words(f: OrderFacts) -> str:
+    return escape(f.order.address or _("At the location that was shared"))
+
+
+def place_title(f: OrderFacts) -> str:
+    """The pin's title, plain text (a venue has no markup): whom the help is for."""
+    return f.beneficiary.name or category_text(f.category)
+
+
+def accepted_text(f: OrderFacts) -> str:
+    lines = [_("🙏 Thank you! It is yours."), *summary(f)]
+    lines.append("🏠 " + place_words(f))
+    lines.append("👤 " + escape(f.beneficiary.name))
+    description = description_text(f.order.description, f.order.voice_file_id)
+    if description:
+        lines.append(description)
+    return "\n".join(lines)
+
+
+def _step(text: str, action: Do, order_id: int, value: int = 0) -> tuple[str, str]:
+    return text, OrderStep(action=action, order_id=order_id, value=value).pack()
+
+
+def relay_text(name: str) -> str:
+    return _("💬 Message {name}").format(name=name)
+
+
+def volunteer_buttons(f: OrderFacts) -> Keyboard:
+    order_id = f.order.id
+    return one_per_row(
+        [
+            _step(relay_text(f.requester.name), Do.RELAY, order_id),
+            _step(str(DONE), Do.DONE, order_id),
+            _step(str(HAND_BACK), Do.BACK, order_id),
+        ]
+    )
+
+
+def time_choices(
+    f: OrderFacts, choose: Callable[[int], CallbackData], other: CallbackData
+) -> list[list[tuple[str, str]]]:
+    """The times to pick from for the help given: as estimated, the usual lengths in twos,
+    other."""
+    estimate = f.order.estimated_minutes
+    usual = [(duration_text(minutes), choose(minutes).pack()) for minutes in DONE_MINUTES]
+    return [
+        [(str(AS_ESTIMATED).format(duration=duration_text(estimate)), choose(estimate).pack())],
+        *(usual[i : i + 2] for i in range(0, len(usual), 2)),
+        [(str(OTHER_TIME), other.pack())],
+    ]
+
+
+def done_text(f: OrderFacts, minutes: int) -> str:
+    return _("✔️ Thank you! I have asked {name} to confirm {duration}.").format(
+        name=escape(f.requester.name), duration=duration_text(minutes)
+    )
+
+
+def hand_back_buttons(order_id: int) -> Keyboard:
+    return inline([[_step(str(HAND_BACK_YES), Do.BACK_YES, order_id)]])
+
+
+def confirmed_text(f: OrderFacts, order: Order, balance: int | None, *, ask_thanks: bool) -> str:
+    """The confirmation under the stars; the balance for the side that paid."""
+    minutes = order.actual_minutes or order.estimated_minutes
+    lines = [
+        _("✅ Confirmed: {duration} for {category}.").format(
+            duration=duration_text(minutes), category=escape(category_text(f.category))
+        )
+    ]
+    if balance is not None:
+        lines.append(balance_text(balance))
+    if ask_thanks:
+        lines.append(_("Would you like to add a thank-you note? Just type it."))
+    return "\n".join(lines)
+
+
+def skip_thanks_buttons(order_id: int) -> Keyboard:
+    return inline([[_step(str(SKIP_THANKS), Do.THANKS_SKIP, order_id)]])
+
+
+def minutes_buttons(f: OrderFacts) -> Keyboard:
+    return inline(
+        time_choices(
+            f,
+            lambda minutes: OrderStep(action=Do.MINUTES, order_id=f.order.id, value=minutes),
+            OrderStep(action=Do.OTHER, order_id=f.order.id),
+        )
+    )
+
+
+def stars_buttons(order_id: int, *, wrong: bool = True) -> Keyboard:
+    buttons = [_step(stars(n), Do.STARS, order_id, value=n) for n in (5, 4, 3, 2, 1)]
+    if wrong:
+        buttons.append(_step(str(SOMETHING_WRONG), Do.WRONG, order_id))
+    return one_per_row(buttons)
+
+
+def relay_button(order_id: int, name: str) -> Keyboard:
+    return inline([[_step(relay_text(name), Do.RELAY, order_id)]])
+
+
+def payer_name(f: OrderFacts) -> str:
+    if f.order.funding == OrderFunding.POOL:
+        return _("the community pool")
+    return f.beneficiary.name
+
+
+def _settle(text: str, action: SettleAction, order_id: int, value: int = 0) -> tuple[str, str]:
+    return text, Settle(action=action, order_id=order_id, value=value).pack()
+
+
+def settle_view(f: OrderFacts, disputed_by: Member | None) -> Screen:
+    """What a coordinator sees of a disputed or unconfirmed order, with the ways to settle it."""
+    what, when = escape(category_text(f.category)), when_of(f.order, f.branch)
+    if disputed_by is not None:
+        first = _(
+            "⚠️ {name} says something is wrong with {category}, {when}. Please look into it."
+        ).format(name=escape(disputed_by.name), category=what, when=when)
+    else:
+        first = _("🕓 {category} for {name} was done but nobody has confirmed it yet.").format(
+            category=what, name=escape(f.beneficiary.name)
+        )
+    volunteer = escape(f.volunteer.name) if f.volunteer else ""
+    lines = [
+        first,
+        "👤 " + _("For {name}").format(name=escape(f.beneficiary.name)),
+        "🤝 " + _("Volunteer: {name}").format(name=volunteer),
+    ]
+    reported = f.order.actual_minutes
+    estimate = duration_text(f.order.estimated_minutes)
+    if reported:
+        lines.append(
+            "⏳ "
+            + _("{name} reported {duration}; about {estimate} was planned.").format(
+                name=volunteer, duration=duration_text(reported), estimate=estimate
+            )
+        )
+    else:
+        planned = _("Not marked as done yet; about {estimate} was planned.")
+        lines.append("⏳ " + planned.format(estimate=estimate))
+    order_id = f.order.id
+    buttons = []
+    if reported:
+        confirm = str(CONFIRM_REPORTED).format(duration=duration_text(reported))
+        buttons.append(_settle(confirm, SettleAction.CREDIT, order_id, value=reported))
+    buttons.append(_settle(str(CREDIT_OTHER), SettleAction.MINUTES, order_id))
+    buttons.append(_settle(str(NO_CREDIT), SettleAction.NONE, order_id))
+    return Screen("\n".join(lines), one_per_row(buttons))
+
+
+def settle_minutes(f: OrderFacts) -> Screen:
+    """The volunteer's own choice of times, for the coordinator to credit one of them."""
+    text = _("⏳ How much time should {name} be credited for {category}?").format(
+        name=escape(f.volunteer.name if f.volunteer else ""),
+        category=escape(category_text(f.category)),
+    )
+    rows = time_choices(
+        f,
+        lambda minutes: Settle(action=SettleAction.CREDIT, order_id=f.order.id, value=minutes),
+        Settle(action=SettleAction.OTHER, order_id=f.order.id),
+    )
+    rows[-1].append(_settle(str(BACK), SettleAction.VIEW, f.order.id))  # beside "Other"
+    return Screen(text, inline(rows))
+
+
+def settle_nothing(f: OrderFacts) -> Screen:
+    text = "\n".join(
+        [
+            _(
+                "🚫 No credit for {category}, {when}? The time held for it goes back to "
+                "{payer}, and both sides are told."
+            ).format(
+                category=escape(category_text(f.category)),
+                when=when_of(f.order, f.branch),
+                payer=escape(payer_name(f)),
+            ),
+            _("If you like, type a short reason for them first; or just tap the button."),
+        ]
+    )
+    buttons = [
+        _settle(str(NO_CREDIT_YES), SettleAction.NONE_YES, f.order.id),
+        _settle(str(BACK), SettleAction.VIEW, f.order.id),
+    ]
+    return Screen(text, one_per_row(buttons))
+
+
+def settled_for_coordinator(f: OrderFacts, settled: helping.Settled) -> str:
+    what = escape(category_text(f.category))
+    if settled.outcome == "not_credited":
+        return _("🚫 Settled: no credit for {category}. Both sides have been told.").format(
+            category=what
+        )
+    return _(
+        "✅ Settled: {name} is credited {duration} for {category}. Both sides have been told."
+    ).format(
+        name=escape(f.volunteer.name if f.volunteer else ""),
+        duration=duration_text(settled.order.actual_minutes or 0),
+        category=what,
+    )  # fmt: skip
+
+
+async def settled_text(
+    session: AsyncSession, f: OrderFacts, settled: notices.Settled, member: Member
+) -> str:
+    """How a coordinator settled the order, as its volunteer or its requester hears it."""
+    what, when = escape(category_text(f.category)), when_of(f.order, f.branch)
+    is_volunteer = member.id == f.order.volunteer_id
+    reason = settled.reason
+    if settled.outcome == "not_credited":
+        if is_volunteer:
+            first = _(
+                "📝 A coordinator has looked into {category}, {when}: no time is credited for it."
+            )
+        else:
+            first = _(
+                "📝 A coordinator has looked into {category}, {when}: nothing is paid, "
+                "and the time held for it is free again."
+            )
+        lines = [first.format(category=what, when=when)]
+        if reason:
+            lines.append(_("Reason: {reason}").format(reason=escape(reason)))
+        return "\n".join(lines)
+    duration = duration_text(f.order.actual_minutes or 0)
+    reported = settled.reported
+    if is_volunteer and settled.outcome == "corrected" and reported:
+        first = _(
+            "✅ A coordinator has settled {category}, {when}: {duration} are now in your "
+            "passbook (you reported {reported})."
+        ).format(category=what, when=when, duration=duration, reported=duration_text(reported))
+    elif is_volunteer:
+        first = _(
+            "✅ A coordinator has confirmed {category}, {when}: "
+            "{duration} are now in your passbook."
+        ).format(category=what, when=when, duration=duration)
+    else:
+        first = _(
+            "✅ A coordinator has settled {category}, {when}: {duration} paid to {name}."
+        ).format(
+            category=what, when=when, duration=duration,
+            name=escape(f.volunteer.name if f.volunteer else ""),
+        )  # fmt: skip
+    paid = member.id == f.order.beneficiary_id and f.order.funding != OrderFunding.POOL
+    if is_volunteer or paid:
+        return first + "\n" + balance_text(await helping.balance(session, member.id))
+    return first
+
+
+def find_someone_button(order_id: int, *, pool_pays: bool = False) -> Keyboard:
+    find = (str(FIND_SOMEONE), CoordStep(action=Find.VIEW, order_id=order_id).pack())
+    if pool_pays:
+        sponsor = CoordStep(action=Find.SPONSOR, order_id=order_id).pack()
+        return inline([[(str(POOL_PAYS), sponsor), find]])
+    return inline([[find]])
+
+
+@dataclass(frozen=True)
+class Told:
+    """An order as a notice names it: its facts, the volunteer's name, what and when."""
+
+    f: OrderFacts
+    volunteer: str
+    what: str
+    when: str
+
+
+async def told(session: AsyncSession, notice: notices.AboutOrder) -> Told:
+    f = await facts(session, notice.order_id)
+    volunteer = escape(f.volunteer.name) if f.volunteer else ""
+    return Told(f, volunteer, escape(category_text(f.category)), when_of(f.order, f.branch))

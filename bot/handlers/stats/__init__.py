@@ -1,0 +1,1 @@
+"""/stats and /report: a coordinator's figures in the chat."""

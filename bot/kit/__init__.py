@@ -1,0 +1,1 @@
+"""What every feature of the bot uses, and that imports no feature."""

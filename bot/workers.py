@@ -1,0 +1,84 @@
+"""Several webhook workers on one port: `timebank run --webhook --workers N`.
+
+Each worker is a process of its own with the whole bot (its event loop, its connections),
+listening on the same port with SO_REUSEPORT, so the kernel spreads the Bot API's
+connections over them. They share PostgreSQL (the records of handled updates, the outbox
+claimed with SKIP LOCKED, one scheduler leader: `bot.leader`) and Redis (the conversation
+state and the per-chat lock, so one chat's updates are handled one at a time whichever
+worker gets them). A worker that dies is started again; its updates in flight are not
+answered, so the Bot API delivers them again, to whichever worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+
+from core.config import Settings
+from core.logs import log_event, setup_logging
+
+log = logging.getLogger("timebank.workers")
+RESTART_DELAY = 1.0
+REFUSED = 2  # a worker's exit code when the Bot API refused the token: no restart helps
+
+
+def _worker(settings: Settings, number: int) -> None:
+    from bot import runner
+
+    setup_logging(settings.log_level)
+    log_event(log, "worker started", worker=number, pid=os.getpid())
+    try:
+        asyncio.run(runner.serve(settings, webhook=True, reuse_port=True))
+    except runner.ApiRefused as error:
+        log_event(log, "bot api refused the token", logging.ERROR, reason=str(error)[:200])
+        raise SystemExit(REFUSED) from None
+
+
+def run_workers(settings: Settings, count: int) -> int:
+    """Start `count` workers, keep them running until SIGTERM/SIGINT; the exit code."""
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    def start(number: int) -> BaseProcess:
+        process = context.Process(target=_worker, args=(settings, number), daemon=False)
+        process.start()
+        log_event(log, "worker process", worker=number, pid=process.pid)
+        return process
+
+    workers = {number: start(number) for number in range(1, count + 1)}
+    code = 0
+    while not stopping:
+        wait([p.sentinel for p in workers.values()], timeout=0.5)
+        for number, process in list(workers.items()):
+            if process.exitcode is None or stopping:
+                continue
+            if process.exitcode == REFUSED:
+                stopping, code = True, REFUSED
+                break
+            log_event(
+                log, "worker died, starting again", logging.WARNING,
+                worker=number, exitcode=process.exitcode,
+            )  # fmt: skip
+            time.sleep(RESTART_DELAY)
+            workers[number] = start(number)
+    for process in workers.values():
+        if process.exitcode is None:
+            process.terminate()
+    for process in workers.values():
+        process.join(timeout=20)
+        if process.exitcode is None:
+            process.kill()
+    return code

@@ -1,0 +1,1 @@
+"""What credits buy: partner merchants and redemption of their items for time credit."""

@@ -1,0 +1,270 @@
+"""The lean update path: one read per update, cached members and branches checked against
+their row versions (also when another process changed them), the conversation state written
+only when it changed, and a read-only update that takes no lock and writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, Update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App, create_app, create_bot
+from core import members
+from core.config import load_settings
+from core.db import create_engine, session_factory, transaction, utcnow
+from core.models import Branch, ConversationState, Member, ProcessedUpdate
+from sandbox.client import SandboxClient
+from tests.bot.conftest import TOKEN
+
+_ids = itertools.count(30_000)
+
+
+class Boom(Exception):
+    pass
+
+
+def _command(user: dict[str, Any], text_: str, update_id: int | None = None) -> Update:
+    return Update.model_validate({
+        "update_id": update_id or next(_ids),
+        "message": {
+            "message_id": next(_ids), "date": 0, "text": text_,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text_)}],
+            "chat": {"id": user["id"], "type": "private"}, "from": {"is_bot": False, **user},
+        },
+    })  # fmt: skip
+
+
+async def whoami(message: Message, member: Member | None, branch: Branch | None) -> None:
+    await message.answer(f"{member and member.language} {branch and branch.code}")
+
+
+class Worker:
+    """One bot process's app: its own engine, caches and dispatcher."""
+
+    def __init__(self, app: App, bot: Any, user: dict[str, Any]) -> None:
+        self.app = app
+        self.bot = bot
+        self.user = user
+
+    async def feed(self, text_: str, update_id: int | None = None) -> None:
+        await self.app.dispatcher.feed_update(self.bot, _command(self.user, text_, update_id))
+
+
+@pytest.fixture
+async def worker(sandbox, engine, database_url, ann) -> AsyncIterator[Worker]:
+    """The bot's app, fed updates one at a time. Another process is another engine here: a
+    second app cannot be made in one process (aiogram's routers are attached to one)."""
+    settings = load_settings(
+        telegram_token=TOKEN, telegram_api_url=sandbox.base_url, database_url=database_url
+    )
+    app = create_app(settings, create_engine(database_url))
+    app.dispatcher.message.register(whoami, Command("whoami"))
+    worker = Worker(app, create_bot(settings), ann.user)
+    try:
+        yield worker
+    finally:
+        await app.close()
+        await worker.bot.session.close()
+
+
+@pytest.fixture
+async def ann(sandbox, sessions) -> AsyncIterator[Any]:
+    """A signed-up member in branch `north`, whose chat with the bot is open."""
+    control = SandboxClient(sandbox.base_url)
+    await control.__aenter__()
+    person = await control.user("Ann", language_code="en")
+    await person.command("/help")  # opens the chat, so replies can arrive
+    async with transaction(sessions, write=True) as session:
+        for code in ("north", "south"):
+            session.add(
+                Branch(code=code, names={"en": code}, time_zone="UTC", default_language="en")
+            )
+        await session.flush()
+        north = await session.scalar(select(Branch.id).where(Branch.code == "north"))
+        member = await members.join(session, "telegram", str(person.id), language="en")
+        member.branch_id = north
+        member.onboarded_at = utcnow()
+    await person.sync()
+    try:
+        yield person
+    finally:
+        await control.__aexit__(None, None, None)
+
+
+async def _replies(person: Any, count: int) -> list[str]:
+    await person.sync()
+    return [m["text"] for m in person.bot_messages()[-count:]]
+
+
+async def _change(sessions, **values: Any) -> None:
+    """A write from outside the bot (another process, a coordinator's tool)."""
+    async with transaction(sessions, write=True) as session:
+        await session.execute(update(Member).values(**values))
+
+
+def _statements(engine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def note(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement.lstrip().split(None, 1)[0].upper())
+
+    return seen
+
+
+async def test_a_language_or_branch_change_is_seen_on_the_next_update(
+    worker, ann, sessions
+) -> None:
+    await worker.feed("/whoami")
+    await worker.feed("/whoami")
+    assert await _replies(ann, 2) == ["en north", "en north"]
+
+    async def to_korean(message: Message, member: Member) -> None:
+        member.language = "ko"
+        await message.answer("changed")
+
+    worker.app.dispatcher.message.register(to_korean, Command("korean"))
+    await worker.feed("/korean")
+    await worker.feed("/whoami")
+    assert await _replies(ann, 2) == ["changed", "ko north"]
+
+
+async def test_a_change_made_by_another_process_is_seen_on_the_next_update(
+    worker, ann, database_url
+) -> None:
+    await worker.feed("/whoami")
+    assert await _replies(ann, 1) == ["en north"]
+    elsewhere = create_engine(database_url)
+    try:
+        other = session_factory(elsewhere)
+        await _change(other, language="zh_Hans")
+        await worker.feed("/whoami")
+        assert await _replies(ann, 1) == ["zh_Hans north"]
+
+        async with other() as session:
+            south = await session.scalar(select(Branch.id).where(Branch.code == "south"))
+        await _change(other, branch_id=south)
+        await worker.feed("/whoami")
+        assert await _replies(ann, 1) == ["zh_Hans south"]
+
+        async with transaction(other, write=True) as session:
+            await session.execute(update(Branch).where(Branch.id == south).values(code="south2"))
+        await worker.feed("/whoami")
+        assert await _replies(ann, 1) == ["zh_Hans south2"]
+    finally:
+        await elsewhere.dispose()
+
+
+async def test_a_known_member_s_read_only_update_is_one_read_and_writes_nothing(
+    worker, ann, sessions
+) -> None:
+    await worker.feed("/whoami")
+    statements = _statements(worker.app.engine)
+    await worker.feed("/whoami", update_id=7_100_001)
+    assert await _replies(ann, 1) == ["en north"]
+    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["SELECT"]
+    async with sessions() as session:
+        assert await session.get(ProcessedUpdate, 7_100_001) is None
+
+
+async def test_a_rolled_back_change_to_the_member_leaves_the_cache_as_it_was(
+    worker, ann, sessions
+) -> None:
+    await worker.feed("/whoami")
+
+    async def changes_then_fails(message: Message, member: Member) -> None:
+        member.language = "zh_Hans"
+        raise Boom
+
+    worker.app.dispatcher.message.register(changes_then_fails, Command("boom"))
+    with pytest.raises(Boom):
+        await worker.feed("/boom")
+    await worker.feed("/whoami")
+    assert await _replies(ann, 1) == ["en north"]
+    async with sessions() as session:
+        assert (await session.scalar(select(Member.language))) == "en"
+
+
+async def test_the_conversation_state_is_written_only_when_it_changed(
+    worker, ann, sessions
+) -> None:
+
+    async def step(message: Message, state: FSMContext) -> None:
+        await state.set_state("asking:place")
+        data = await state.get_data()
+        data.setdefault("places", []).append(len(data.get("places", [])))
+        if len(data["places"]) < 3:
+            await state.set_data(data)
+        await message.answer(f"{await state.get_state()} {data['places']}")
+
+    worker.app.dispatcher.message.register(step, Command("step"))
+    for update_id in (7_200_001, 7_200_002, 7_200_003):
+        await worker.feed("/step", update_id=update_id)
+    assert await _replies(ann, 3) == [
+        "asking:place [0]",
+        "asking:place [0, 1]",
+        "asking:place [0, 1, 2]",
+    ]
+    async with sessions() as session:
+        row = await session.scalar(select(ConversationState))
+        assert (row.state, row.data) == ("asking:place", {"places": [0, 1]})
+        recorded = await session.scalars(select(ProcessedUpdate.update_id))
+        # The third set the same state and kept its data to itself: it wrote nothing.
+        assert sorted(recorded) == [7_200_001, 7_200_002]
+
+    await worker.feed("/step", update_id=7_200_002)  # a redelivery changes nothing
+    async with sessions() as session:
+        row = await session.scalar(select(ConversationState))
+        assert row.data == {"places": [0, 1]}
+
+
+async def test_a_read_only_update_takes_no_write_lock(worker, ann, database_url) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    await worker.feed("/whoami")
+    other = create_engine(database_url)
+    try:
+        async with transaction(session_factory(other), write=True) as holding:
+            await holding.execute(text("UPDATE branches SET code = code"))
+            await asyncio.wait_for(worker.feed("/whoami"), timeout=5)
+            await asyncio.wait_for(worker.feed("/help"), timeout=5)
+    finally:
+        await other.dispose()
+    assert (await _replies(ann, 2))[0] == "en north"
+
+
+async def test_a_write_refused_to_a_stale_read_runs_again_with_the_lock(
+    worker, ann, sessions, database_url
+) -> None:
+    calls: list[int] = []
+
+    async def reads_then_writes(message: Message, session: AsyncSession) -> None:
+        calls.append(1)
+        await session.scalar(select(Member.id))
+        if len(calls) == 1:  # another chat's update commits in between
+            other = create_engine(database_url)
+            try:
+                async with transaction(session_factory(other), write=True) as elsewhere:
+                    elsewhere.add(ProcessedUpdate(update_id=7_300_999))
+            finally:
+                await other.dispose()
+        session.add(ProcessedUpdate(update_id=7_300_500))
+        await message.answer("written")
+
+    worker.app.dispatcher.message.register(reads_then_writes, Command("write"))
+    await worker.feed("/write", update_id=7_300_001)
+    expected_calls = 2 if database_url.startswith("sqlite") else 1
+    assert len(calls) == expected_calls
+    await ann.sync()
+    assert [m["text"] for m in ann.bot_messages()] == ["written"]
+    async with sessions() as session:
+        recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
+        assert {7_300_001, 7_300_500, 7_300_999} <= recorded

@@ -1,0 +1,72 @@
+"""The outbox's claims: a message is read without being claimed, claimed once as it leaves,
+and a claim left by a killed sender is settled as sent (unconfirmed), never sent again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core import outbox
+from core.db import transaction
+from core.models import Branch, Member, OutboxMessage, OutboxStatus
+
+NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+
+
+async def _messages(sessions, count: int) -> list[int]:
+    async with transaction(sessions, write=True) as session:
+        branch = Branch(code="b", names={"en": "B"}, time_zone="UTC", default_language="en")
+        session.add(branch)
+        await session.flush()
+        member = Member(name="Mei", branch_id=branch.id, is_resident=True)
+        session.add(member)
+        await session.flush()
+        return [
+            await outbox.enqueue(
+                session, key=f"m{n}", member_id=member.id, kind="nudge", not_before=NOW
+            )
+            for n in range(count)
+        ]
+
+
+async def _row(sessions, outbox_id: int) -> OutboxMessage:
+    async with sessions() as session:
+        return await session.get(OutboxMessage, outbox_id)
+
+
+async def test_read_without_claiming_then_claimed_once(sessions) -> None:
+    first, second = await _messages(sessions, 2)
+    async with transaction(sessions, write=True) as session:
+        assert [m.id for m in await outbox.due(session, limit=5, now=NOW)] == [first, second]
+        assert [m.id for m in await outbox.due(session, limit=5, skip={first}, now=NOW)] == [second]
+        assert await outbox.claim(session, first, now=NOW)
+        assert not await outbox.claim(session, first, now=NOW)  # another worker's turn came too
+        assert [m.id for m in await outbox.due(session, limit=5, now=NOW)] == [second]
+    row = await _row(sessions, first)
+    assert (row.status, row.attempts) == (OutboxStatus.SENDING, 1)
+    assert row.lease_until == NOW + outbox.LEASE
+
+
+async def test_a_claim_left_by_a_killed_sender_is_settled_as_sent_unconfirmed(sessions) -> None:
+    left, live = await _messages(sessions, 2)
+    async with transaction(sessions, write=True) as session:
+        assert await outbox.claim(session, left, now=NOW)
+        assert await outbox.claim(session, live, now=NOW + outbox.LEASE / 2)
+        later = NOW + outbox.LEASE + timedelta(seconds=1)
+        assert await outbox.settle_unconfirmed(session, now=later) == [left]
+        assert await outbox.settle_unconfirmed(session, now=later) == []
+        assert await outbox.due(session, limit=5, now=later) == []
+    row = await _row(sessions, left)
+    assert (row.status, row.error, row.lease_until) == (OutboxStatus.SENT, outbox.UNCONFIRMED, None)
+    assert (await _row(sessions, live)).status == OutboxStatus.SENDING
+
+
+async def test_a_message_called_off_or_not_yet_due_is_not_claimed(sessions) -> None:
+    held, early = await _messages(sessions, 2)
+    async with transaction(sessions, write=True) as session:
+        await session.execute(
+            OutboxMessage.__table__.update()
+            .where(OutboxMessage.id == held)
+            .values(status=OutboxStatus.HELD)
+        )
+        assert not await outbox.claim(session, held, now=NOW)
+        assert not await outbox.claim(session, early, now=NOW - timedelta(seconds=1))

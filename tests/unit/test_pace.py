@@ -1,0 +1,189 @@
+"""The bot's one pace: never over Telegram's limits (overall and per chat), even when the
+event loop is late, replies before nudges before broadcast messages, a 429 holds all, and a
+message's time is taken as it leaves (after what its sender does once its turn came)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import pytest
+from aiogram.methods import SendMessage
+
+from bot.pace import SLACK, Departure, Lane, Pace, PaceMiddleware, departing
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] > window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def test_no_window_holds_more_than_the_limit_even_with_a_late_event_loop() -> None:
+    rate = 100.0
+    pace = Pace(rate=rate)
+    left: list[float] = []  # the times the pace counted the messages as leaving
+    take = pace.overall.take
+
+    def counted(now: float) -> None:
+        left.append(now)
+        take(now)
+
+    pace.overall.take = counted  # type: ignore[method-assign]
+    busy = True
+
+    async def hog() -> None:  # other work holding the event loop now and then
+        while busy:
+            time.sleep(0.006)  # noqa: ASYNC251 - a late loop is what is tested
+            await asyncio.sleep(0.015)
+
+    async def send(n: int) -> None:
+        await pace.turn(n, Lane.BROADCAST if n % 2 else Lane.NOTICE)
+
+    hogging = asyncio.create_task(hog())
+    await asyncio.gather(*(send(n) for n in range(60)))
+    busy = False
+    await hogging
+    assert len(left) == 60
+    # A GCRA bucket: in any window of w seconds at most floor((w + SLACK/rate) * rate) + 1.
+    for window in (0.0, 0.05, 0.2):
+        allowed = math.floor(window * rate + SLACK) + 1
+        assert most_in_any_window(left, window) <= allowed, window
+
+
+async def test_a_chat_gets_its_burst_then_one_at_its_rate_replies_counted() -> None:
+    pace = Pace(rate=1000, chat_rate=20, chat_burst=3)
+    loop = asyncio.get_running_loop()
+    left: list[float] = []
+
+    async def send(lane: Lane) -> None:
+        await pace.turn(7, lane)
+        left.append(loop.time())
+
+    began = loop.time()
+    await asyncio.gather(*(send(lane) for lane in [Lane.NOTICE, Lane.BROADCAST] * 4))
+    assert most_in_any_window(left, 0.0) <= 3
+    assert most_in_any_window(left, 0.049) <= 3 + 1
+    assert loop.time() - began >= (8 - 3) / 20 * 0.95
+    # Another chat is not held up by this one.
+    began = loop.time()
+    await pace.turn(8, Lane.BROADCAST)
+    assert loop.time() - began < 0.02
+    # A reply never waits for its chat; the outbox's next message waits one interval after
+    # the last, however many replies went.
+    await asyncio.sleep(0.5)
+    for _ in range(12):
+        await pace.turn(9, Lane.REPLY)
+    assert loop.time() - began < 0.55
+    waited = loop.time()
+    await pace.turn(9, Lane.NOTICE)
+    assert 1 / 20 * 0.9 <= loop.time() - waited < 2 / 20
+
+
+async def test_replies_then_notices_then_broadcast_messages() -> None:
+    pace = Pace(rate=50)
+    order: list[str] = []
+
+    async def send(name: str, lane: Lane, chat: int) -> None:
+        await pace.turn(chat, lane)
+        order.append(name)
+
+    pace.hold(0.5)  # all of these wait, then go in their lanes' order
+    waiting = [asyncio.create_task(send(f"b{n}", Lane.BROADCAST, 100 + n)) for n in range(3)] + [
+        asyncio.create_task(send("nudge", Lane.NOTICE, 1))
+    ]
+    await asyncio.sleep(0)
+    waiting.append(asyncio.create_task(send("reply", Lane.REPLY, 2)))
+    await asyncio.gather(*waiting)
+    assert order == ["reply", "nudge", "b0", "b1", "b2"]
+
+
+async def test_a_message_waiting_for_its_chat_lets_the_others_go() -> None:
+    pace = Pace(rate=50, chat_rate=2, chat_burst=1)
+    order: list[str] = []
+
+    async def send(name: str, lane: Lane, chat: int) -> None:
+        await pace.turn(chat, lane)
+        order.append(name)
+
+    await pace.turn(1, Lane.REPLY)  # chat 1's next message is half a second away
+    await asyncio.gather(
+        send("nudge to 1", Lane.NOTICE, 1), send("broadcast to 2", Lane.BROADCAST, 2)
+    )
+    assert order == ["broadcast to 2", "nudge to 1"]
+
+
+async def test_a_429_holds_every_lane() -> None:
+    pace = Pace(rate=1000)
+    loop = asyncio.get_running_loop()
+    pace.hold(0.2)
+    began = loop.time()
+    await pace.turn(1, Lane.REPLY)
+    assert loop.time() - began >= 0.19
+
+
+async def test_the_time_is_taken_as_the_request_leaves_after_the_claim() -> None:
+    """An outbox message's claim runs once its turn came, before its request: a reply goes
+    meanwhile, and the message is counted from when its request left."""
+    pace = Pace(rate=2)  # a message every 0.5 s, up to 0.45 s early
+    middleware = PaceMiddleware(pace)
+    loop = asyncio.get_running_loop()
+    left: dict[str, float] = {}
+
+    def request(name: str):
+        async def make_request(bot, method) -> str:
+            left[name] = loop.time()
+            return name
+
+        return make_request
+
+    async def slow_claim() -> None:
+        await asyncio.sleep(0.3)
+
+    async def outbox_message() -> None:
+        departure = Departure(Lane.BROADCAST, before=slow_claim)
+        with departing(departure):
+            await middleware(request("broadcast"), None, SendMessage(chat_id=1, text="b"))
+        assert departure.left_at == pytest.approx(left["broadcast"], abs=0.01)
+
+    async def reply() -> None:
+        await asyncio.sleep(0.05)
+        await middleware(request("reply"), None, SendMessage(chat_id=2, text="r"))
+
+    began = loop.time()
+    await asyncio.gather(outbox_message(), reply())
+    assert left["reply"] - began < 0.2  # went while the broadcast message was being claimed
+    assert left["broadcast"] - began >= 0.3
+    await middleware(request("next"), None, SendMessage(chat_id=3, text="n"))
+    assert left["next"] - left["broadcast"] >= 0.25
+
+
+async def test_a_lane_lets_one_claimed_message_at_a_time_go_to_its_departure() -> None:
+    """Claimed only once its turn came, and the next one claimed only once it left: a lane
+    never has two claimed messages that have not left."""
+    middleware = PaceMiddleware(Pace(rate=10))
+    gate = asyncio.Lock()
+    events: list[str] = []
+
+    async def claim(n: int) -> None:
+        events.append(f"claim {n}")
+
+    def request(n: int):
+        async def make_request(bot, method) -> None:
+            events.append(f"left {n}")
+            await asyncio.sleep(0.3)  # the answer takes long: the next goes meanwhile
+
+        return make_request
+
+    async def message(n: int) -> None:
+        departure = Departure(Lane.BROADCAST, before=lambda: claim(n), gate=gate)
+        with departing(departure):
+            await middleware(request(n), None, SendMessage(chat_id=n, text="b"))
+
+    await asyncio.gather(*(message(n) for n in range(3)))
+    assert events == ["claim 0", "left 0", "claim 1", "left 1", "claim 2", "left 2"]

@@ -1,0 +1,120 @@
+"""The scheduled sweep outlives a locked database and a failing run: the next wave goes
+out once the lock is released, and a failure is logged and followed by the next run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import bot.scheduler
+from bot.scheduler import SWEEP_JOB, start_sweeps
+from core import nudges
+from core.logs import JsonFormatter
+from core.models import Nudge
+from tests.unit.test_matching import _setup
+
+INTERVAL = 1
+
+
+async def _nudged(sessions) -> int:
+    async with sessions() as s:
+        return await s.scalar(select(func.count()).select_from(Nudge))
+
+
+async def _wave_went_out(sessions) -> bool:
+    return await _nudged(sessions) > 0
+
+
+async def _until(check: Callable[[], Awaitable[bool]], polls: int = 600) -> None:
+    for _ in range(polls):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("not within a minute")
+
+
+@asynccontextmanager
+async def _write_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Another connection holds the lock writers need: SQLite's write lock (BEGIN
+    IMMEDIATE), or on PostgreSQL the orders table, which every sweep reads and writes."""
+    if engine.dialect.name == "sqlite":
+        other = sqlite3.connect(engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    async with engine.connect() as other:
+        await other.execute(text("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            await other.rollback()
+
+
+async def test_the_next_wave_goes_out_once_the_write_lock_is_released(
+    sessions, engine, monkeypatch
+) -> None:
+    await _setup(sessions, [(0.001, 0)])
+    started = asyncio.Event()
+    atomically = bot.scheduler.atomically
+
+    async def watched(*args):
+        started.set()
+        return await atomically(*args)
+
+    monkeypatch.setattr(bot.scheduler, "atomically", watched)
+    async with _write_lock(engine):
+        scheduler = start_sweeps(sessions, INTERVAL)
+        try:
+            await asyncio.wait_for(started.wait(), 60)
+            # The sweep waits for the lock off the event loop: this test, on the same
+            # loop, goes on, and sees that nothing went out yet.
+            await asyncio.sleep(2 * INTERVAL)
+            assert await _nudged(sessions) == 0
+            assert scheduler.get_job(SWEEP_JOB).next_run_time is not None
+        except BaseException:
+            scheduler.shutdown(wait=False)
+            raise
+    try:
+        await _until(lambda: _wave_went_out(sessions))
+        assert scheduler.running
+        assert scheduler.get_job(SWEEP_JOB).next_run_time is not None
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_a_failing_sweep_is_logged_and_runs_again(sessions, monkeypatch, caplog) -> None:
+    await _setup(sessions, [(0.001, 0)])
+    sweep, runs = nudges.sweep, []
+
+    async def failing_once(session, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise OperationalError("UPDATE orders", {}, sqlite3.OperationalError("disk I/O error"))
+        return await sweep(session, **kwargs)
+
+    monkeypatch.setattr(nudges, "sweep", failing_once)
+    caplog.set_level(logging.INFO, logger="timebank.scheduler")
+    scheduler = start_sweeps(sessions, INTERVAL)
+    try:
+        await _until(lambda: _wave_went_out(sessions))
+    finally:
+        scheduler.shutdown(wait=False)
+    failures = [r for r in caplog.records if r.getMessage() == "sweep failed"]
+    assert [r.levelno for r in failures] == [logging.ERROR]
+    event = json.loads(JsonFormatter().format(failures[0]))
+    assert event["logger"] == "timebank.scheduler"
+    assert event["failure"] == "OperationalError"
+    assert "disk I/O error" in event["reason"]
+    assert len(runs) >= 2
