@@ -34,10 +34,10 @@ async def test_sharing_a_phone_records_consent_and_erasing_forgets_it(sessions) 
 async def test_a_coordinator_writing_down_an_address_records_it_in_person(sessions) -> None:
     async with transaction(sessions, write=True) as s:
         await seed_demo(s)
-        coordinator = Member(name="Li", is_coordinator=True)
+        branch_id = await s.scalar(select(Member.branch_id).where(Member.branch_id.is_not(None)))
+        coordinator = Member(name="Li", is_coordinator=True, branch_id=branch_id)
         s.add(coordinator)
         await s.flush()
-        branch_id = await s.scalar(select(Member.branch_id).where(Member.branch_id.is_not(None)))
         resident = await family.register_offline_resident(
             s, coordinator.id, name="Grandma Wu", branch_id=branch_id, address="3 Luoshan Road"
         )
