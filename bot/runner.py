@@ -164,8 +164,10 @@ class Poller:
 
     The Bot API forgets every update below the `offset` of the next `getUpdates`, so the
     offset stays at the oldest update still in flight; the updates above it that were
-    already taken are skipped when they come back. Updates are handled concurrently (the
-    per-chat lock keeps each chat in order), up to the window of `POLL_LIMIT` updates.
+    already taken (every one below `next_id`, as the Bot API hands them out in order) are
+    skipped when they come back, even when they finished while the call that brought them
+    back was on its way. Updates are handled concurrently (the per-chat lock keeps each chat
+    in order), up to the window of `POLL_LIMIT` updates.
     """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot, workflow: dict[str, Any]) -> None:
@@ -173,7 +175,6 @@ class Poller:
         self.bot = bot
         self.workflow = workflow
         self.in_flight: dict[int, asyncio.Task[None]] = {}
-        self.done: set[int] = set()  # finished, above the oldest update still in flight
         self.next_id = 0  # one past the newest update taken
         self.changed = asyncio.Event()
 
@@ -203,8 +204,7 @@ class Poller:
                 continue
             delay = FIRST_DELAY
             for raw in updates:
-                update_id = raw["update_id"]
-                if update_id not in self.in_flight and update_id not in self.done:
+                if raw["update_id"] >= self.next_id:
                     self._start(Update.model_validate(raw, context={"bot": self.bot}))
             if self.in_flight:
                 await self.until_one_finishes()
@@ -246,10 +246,7 @@ class Poller:
         def finish() -> None:
             if self.in_flight.pop(update_id, None) is None:
                 return
-            self.done.add(update_id)
-            oldest = self.offset()
-            if oldest > update_id:  # it was the oldest: the offset moves on
-                self.done = {done for done in self.done if done >= oldest}
+            if self.offset() > update_id:  # it was the oldest: the offset moves on
                 self.changed.set()
 
         return finish

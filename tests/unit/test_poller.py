@@ -28,3 +28,54 @@ async def test_the_wait_ends_when_an_update_finishes() -> None:
 
     poller.changed.set()
     await asyncio.wait_for(waiting, timeout=1)
+
+
+
+class CountingDispatcher:
+    """Handles an update once `release` is set."""
+
+    def __init__(self) -> None:
+        self.handled: list[int] = []
+        self.release = asyncio.Event()
+
+    def resolve_used_update_types(self) -> list[str]:
+        return ["message"]
+
+    async def feed_update(self, bot, update, update_committed, **workflow) -> None:
+        await self.release.wait()
+        self.handled.append(update.update_id)
+        update_committed()
+
+
+async def test_an_update_that_finishes_while_a_poll_brings_it_back_is_not_handled_again() -> None:
+    """The poll asked with the update's id as offset, so its answer still holds the update,
+    though by the time it arrives the update was handled: it must be skipped, not taken as
+    new (a second reply to one /help)."""
+    dispatcher = CountingDispatcher()
+    poller = Poller(dispatcher=dispatcher, bot=None, workflow={})  # type: ignore[arg-type]
+    offsets: list[int | None] = []
+    third_poll = asyncio.Event()
+
+    async def get_updates(params: dict) -> list[dict]:
+        offsets.append(params["offset"])
+        if len(offsets) == 1:
+            return [{"update_id": 7}]
+        if len(offsets) == 2:
+            dispatcher.release.set()  # update 7 finishes while this poll is on its way
+            await asyncio.gather(*poller.in_flight.values())
+            return [{"update_id": 7}, {"update_id": 8}]
+        third_poll.set()
+        await asyncio.sleep(3600)
+        return []
+
+    poller._get_updates = get_updates  # type: ignore[method-assign]
+    polling = asyncio.create_task(poller.run())
+    async with asyncio.timeout(5):
+        await third_poll.wait()
+        await asyncio.gather(*poller.in_flight.values())
+    polling.cancel()
+    await asyncio.wait([polling], timeout=1)
+
+    assert offsets[:2] == [None, 7]
+    assert dispatcher.handled == [7, 8]
+    assert poller.offset() == 9
