@@ -108,7 +108,8 @@ async def add_item(staff: Persona, lang: str) -> None:
     await staff.send("5")
     await until(staff, t(lang, "How long is it offered?"))
     await staff.tap(t(lang, "No end date"))
-    await until(staff, ITEM[lang])
+    added = t(lang, "✅ Added: {item}, {hours}. Members can see it under “🎁 Spend my hours” now.")
+    await until(staff, added.format(item=ITEM[lang], hours=d(lang, 60)))
 
 
 async def get_code(resident: Persona, sessions, lang: str) -> Redemption:
