@@ -509,6 +509,7 @@ class Team(SQLModel, table=True):
     branch_id: int = Field(foreign_key="branches.id", index=True)
     names: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
     leader_id: int = Field(foreign_key="members.id")
+    idempotency_key: str = Field(max_length=128, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 
 
