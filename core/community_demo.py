@@ -65,6 +65,7 @@ async def seed_community_demo(session: AsyncSession) -> dict[str, int]:
             names=DEMO_TEAM,
             leader_id=leader.id,  # type: ignore[union-attr]
             member_ids=[member.id for member in others],  # type: ignore[union-attr]
+            key=f"demo:team:{coordinator.branch_id}",
         )
         added["teams"] += 1
     return added

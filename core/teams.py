@@ -101,14 +101,20 @@ async def create_team(
     names: dict[str, str],
     leader_id: int,
     member_ids: list[int],
+    key: str,
 ) -> Team:
-    """A team of a branch the coordinator coordinates; the leader is one of its members."""
+    """A team of a branch the coordinator coordinates; the leader is one of its members.
+
+    The same key again returns the team it made and changes nothing."""
+    found = await session.scalar(select(Team).where(Team.idempotency_key == key))
+    if found is not None:
+        return found
     await coordinators.coordinator_of(session, coordinator_id, branch_id)
     cleaned = _names(names)
     everyone = list(dict.fromkeys([leader_id, *member_ids]))
     for member_id in everyone:
         await _branch_member(session, member_id, branch_id)
-    team = Team(branch_id=branch_id, names=cleaned, leader_id=leader_id)
+    team = Team(branch_id=branch_id, names=cleaned, leader_id=leader_id, idempotency_key=key)
     session.add(team)
     await session.flush()
     for member_id in everyone:

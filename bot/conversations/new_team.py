@@ -5,10 +5,13 @@ The team is of the branch the coordinator works in (/branch); its leader and mem
 that branch's volunteers, at home there or by a membership. The members are chosen by
 tapping names (a tap again takes a name off), then ✅ Done forms the team; the state is
 cleared in the same unit of work, so a second ✅ Done finds no wizard and forms nothing.
+`draft`, made when the wizard starts, becomes the team's idempotency key, so a retried ✅ Done
+forms the team once.
 """
 
 from __future__ import annotations
 
+import secrets
 from html import escape
 from typing import Any
 
@@ -118,7 +121,13 @@ async def begin(turn: Turn) -> None:
         await turn.leave(_("This branch has no volunteers yet, so there is nobody to form a team."))
         return
     await turn.state.set_data(
-        {"branch_id": branch_id, "people": _labels(people), "names": {}, "members": []}
+        {
+            "draft": secrets.token_hex(8),
+            "branch_id": branch_id,
+            "people": _labels(people),
+            "names": {},
+            "members": [],
+        }
     )
     await turn.ask(NAME_STEPS[LANGUAGES[0]])
 
@@ -174,6 +183,7 @@ async def on_done(message: Message, turn: Turn) -> None:
         names=data["names"],
         leader_id=data["leader"],
         member_ids=data["members"],
+        key=f"tg-team:{data['draft']}",
     )
     await turn.leave(
         _("✅ The team {name} is formed, with {count} people. /team shows it.").format(

@@ -101,9 +101,10 @@ class LedgerTransaction(SQLModel, table=True):
 
     __tablename__ = "ledger_transactions"
     # A branch's hours exchanged in a period (core.stats) read the service postings in it;
-    # with the order in the index, finding a branch's postings reads no transaction row.
+    # with the order and the id in the index, finding a branch's postings reads no
+    # transaction row (SQLite's indexes hold the id anyway; PostgreSQL's need it named).
     __table_args__ = (
-        Index("ix_ledger_transactions_kind_created_at", "kind", "created_at", "order_id"),
+        Index("ix_ledger_transactions_kind_created_at", "kind", "created_at", "order_id", "id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True))
@@ -130,13 +131,14 @@ class LedgerEntry(SQLModel, table=True):
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         # The passbook pages through an account's entries by id.
         Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+        # A posting's legs; with the amount and account, a branch's figures (core.stats)
+        # find who was paid without reading the entry.
+        Index("ix_ledger_entries_transaction_id_amount", "transaction_id", "amount", "account_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True))
     transaction_id: int = Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("ledger_transactions.id"), nullable=False, index=True
-        )
+        sa_column=Column(BigInteger, ForeignKey("ledger_transactions.id"), nullable=False)
     )
     account_id: int = Field(foreign_key="ledger_accounts.id")
     amount: int = Field(sa_column=_minutes(default=None))

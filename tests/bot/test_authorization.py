@@ -483,6 +483,7 @@ async def add_feature_world(s, world: World, now: datetime) -> None:
             names={"zh_Hans": "周二小组", "ko": "화요일 모임", "en": "Tuesday team"},
             leader_id=world.volunteer,
             member_ids=[world.other_volunteer],
+            key="authz:team",
         )
     ).id
     await digests.subscribe(s, world.resident, 9)

@@ -94,6 +94,7 @@ async def test_a_team_leader_writes_to_the_team(person, sessions, lang) -> None:
             names=names,
             leader_id=await member_id(sessions, leader),
             member_ids=[await member_id(sessions, other)],
+            key="test:team",
         )
 
     await leader.command("/team")

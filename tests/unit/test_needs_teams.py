@@ -13,7 +13,7 @@ from core.coordinators import CoordinatorOnly
 from core.db import transaction, utcnow
 from core.demo import seed_demo
 from core.errors import InvalidInput, NotFound
-from core.models import Branch, Identity, Member, Need, NeedStatus, OutboxMessage
+from core.models import Branch, Identity, Member, Need, NeedStatus, OutboxMessage, Team, TeamMember
 from core.notices import Kind
 
 
@@ -162,28 +162,53 @@ async def test_counts_trend_merge_and_mark_tell_every_raiser(sessions) -> None:
 NAMES = {"zh_Hans": "平安巡逻队", "ko": "안전 순찰대", "en": "Safety patrol"}
 
 
+async def test_a_retried_team_is_formed_once(sessions) -> None:
+    """The wizard's last step again, with the same key (a redelivered update after the
+    first commit): the first team comes back, nothing new is made, other choices ignored."""
+    ids = await _people(sessions)
+    formed = []
+    for member_ids in ([ids["helper"]], [ids["helper"], ids["resident"]]):
+        async with transaction(sessions, write=True) as s:
+            team = await teams.create_team(
+                s, coordinator_id=ids["coord"], branch_id=ids["branch"], names=NAMES,
+                leader_id=ids["volunteer"], member_ids=member_ids, key="tg-team:abc",
+            )  # fmt: skip
+            formed.append(team.id)
+    async with sessions() as s:
+        assert list((await s.execute(select(Team.id))).scalars()) == [formed[0]] == [formed[1]]
+        members = (await s.execute(select(TeamMember.member_id))).scalars()
+        assert sorted(members) == sorted([ids["volunteer"], ids["helper"]])
+    async with transaction(sessions, write=True) as s:
+        other = await teams.create_team(
+            s, coordinator_id=ids["coord"], branch_id=ids["branch"], names=NAMES,
+            leader_id=ids["volunteer"], member_ids=[], key="tg-team:def",
+        )  # fmt: skip
+    assert other.id != formed[0]
+
+
 async def test_a_team_in_three_languages_and_its_leaders_message(sessions) -> None:
     ids = await _people(sessions)
     async with transaction(sessions, write=True) as s:
         with pytest.raises(teams.TeamNameInvalid):
             await teams.create_team(
                 s, coordinator_id=ids["coord"], branch_id=ids["branch"], names={"en": "Patrol"},
-                leader_id=ids["volunteer"], member_ids=[],
+                leader_id=ids["volunteer"], member_ids=[], key="test:team:bad-name",
             )  # fmt: skip
         with pytest.raises(teams.NotOfTheBranch):
             await teams.create_team(
                 s, coordinator_id=ids["coord"], branch_id=ids["branch"], names=NAMES,
-                leader_id=ids["volunteer"], member_ids=[ids["stranger"]],
+                leader_id=ids["volunteer"], member_ids=[ids["stranger"]], key="test:team:stranger",
             )  # fmt: skip
     async with transaction(sessions, write=True) as s:
         with pytest.raises(CoordinatorOnly):
             await teams.create_team(
                 s, coordinator_id=ids["volunteer"], branch_id=ids["branch"], names=NAMES,
-                leader_id=ids["volunteer"], member_ids=[],
+                leader_id=ids["volunteer"], member_ids=[], key="test:team:not-coordinator",
             )  # fmt: skip
         team = await teams.create_team(
             s, coordinator_id=ids["coord"], branch_id=ids["branch"], names=NAMES,
             leader_id=ids["volunteer"], member_ids=[ids["helper"], ids["resident"]],
+            key="test:team",
         )  # fmt: skip
         await teams.add_member(s, team_id=team.id, by_id=ids["volunteer"], member_id=ids["coord"])
         await teams.remove_member(s, team_id=team.id, by_id=ids["coord"], member_id=ids["resident"])
