@@ -6,7 +6,7 @@ that branch's volunteers, at home there or by a membership. The members are chos
 tapping names (a tap again takes a name off), then ✅ Done forms the team; the state is
 cleared in the same unit of work, so a second ✅ Done finds no wizard and forms nothing.
 `draft`, made when the wizard starts, becomes the team's idempotency key, so a retried ✅ Done
-forms the team once.
+forms the team once (a wizard begun before drafts existed is keyed by its ✅ Done message).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ async def on_done(message: Message, turn: Turn) -> None:
         names=data["names"],
         leader_id=data["leader"],
         member_ids=data["members"],
-        key=f"tg-team:{data['draft']}",
+        key=f"tg-team:{data.get('draft') or f'{message.chat.id}:{message.message_id}'}",
     )
     await turn.leave(
         _("✅ The team {name} is formed, with {count} people. /team shows it.").format(
