@@ -4,8 +4,13 @@ A statement costs a round trip on PostgreSQL and, on SQLite, up to four hops to 
 thread and back, plus SQLAlchemy's ORM Python; the ORM version of a redemption sent about
 forty. Here each step is one read of everything it needs and one write: on SQLite both run
 back to back in aiosqlite's thread in one call (`core.db.in_sqlite_thread`, as the ledger's
-postings do); on PostgreSQL the write is one statement of data-modifying CTEs, whose ids
-(the redemption's, its hold's, the posting's) the read took from their sequences.
+postings do); on PostgreSQL the write is one statement of data-modifying CTEs. The read
+takes the new rows' ids (the redemption's, its hold's, the posting's) so that each row is
+written once, complete: from their sequences on PostgreSQL, on SQLite as the table's
+highest id + 1, which no one else can take before this transaction ends (one writer at a
+time; a transaction that read before another's write cannot write after it).
+
+An unlimited item's row is only read: its codes promise no stock (`Redemption.reserved`).
 
 What the write does is exactly what the ORM version did, row for row: the stock's share and
 the ledger hold on redeeming; on confirming, the code's status, the shelf, the ledger
@@ -111,8 +116,12 @@ async def in_one_call(conn: AsyncConnection, work: Callable[[Execute], T]) -> T:
     return await conn.run_sync(through_sqlalchemy)
 
 
-def _serial(table: str) -> Any:
-    return func.nextval(func.pg_get_serial_sequence(table, "id"))
+def _new_id(table: Any, postgres: bool) -> Any:
+    """The id of the table's next row: from its sequence (PostgreSQL), or its highest + 1
+    (SQLite, which has one writer at a time; see the module's docstring)."""
+    if postgres:
+        return func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+    return select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
 
 
 # ---------------------------------------------------------------- redeeming
@@ -135,7 +144,8 @@ class RedeemFacts:
     item_names: dict[str, str] | None
     shop_name: str | None
     shop_address: str | None
-    redemption_id: int | None = None  # taken from its sequence (PostgreSQL)
+    unlimited: bool | None
+    redemption_id: int | None = None  # what the new rows' ids will be
     hold_id: int | None = None
 
 
@@ -144,7 +154,7 @@ shop_account = accounts.alias("shop_account")
 
 
 @cache
-def _facts_statement(with_ids: bool) -> Executable:
+def _facts_statement(postgres: bool) -> Executable:
     now = _now()
     columns = [
         members.c.branch_id,
@@ -166,9 +176,10 @@ def _facts_statement(with_ids: bool) -> Executable:
         items.c.names,
         shops.c.name,
         shops.c.address,
+        items.c.stock.is_(None),
+        _new_id(redemptions, postgres),
+        _new_id(holds, postgres),
     ]
-    if with_ids:
-        columns += [_serial("redemptions"), _serial("ledger_holds")]
     joined = (
         members.outerjoin(items, items.c.id == bindparam("item", type_=Integer()))
         .outerjoin(shops, shops.c.id == items.c.merchant_id)
@@ -239,6 +250,9 @@ _REDEMPTION_VALUES = {
     "key": bindparam("key"),
     "expires_at": bindparam("expires", type_=UTCDateTime()),
     "created_at": _now(),
+    "reserved": bindparam("reserved", type_=Boolean()),
+    "id": bindparam("rid", type_=Integer()),
+    "hold_id": bindparam("hid", type_=BigInteger()),
 }
 _HOLD_VALUES = {
     "account_id": bindparam("account", type_=Integer()),
@@ -253,6 +267,7 @@ _HOLD_VALUES = {
     "idempotency_key": bindparam("hold_key"),
     "fingerprint": bindparam("hold_fingerprint"),
     "created_at": _now(),
+    "id": bindparam("hid", type_=BigInteger()),
 }
 _INSERT_REDEMPTION = (
     sqlite.insert(redemptions)
@@ -260,19 +275,17 @@ _INSERT_REDEMPTION = (
     .on_conflict_do_nothing()
     .returning(redemptions.c.id)
 )
-_INSERT_HOLD = insert(holds).values(_HOLD_VALUES).returning(holds.c.id)
-_LINK_HOLD = (
-    update(redemptions)
-    .where(redemptions.c.id == bindparam("rid", type_=Integer()))
-    .values(hold_id=bindparam("hid", type_=BigInteger()))
-)
+_INSERT_HOLD = insert(holds).values(_HOLD_VALUES)
+# An unlimited item: there, and nothing to take.
+_THE_ITEM = select(items.c.id).where(items.c.id == bindparam("item", type_=Integer()))
 
 
 @cache
-def _redeem_in_one_statement() -> Executable:
-    """PostgreSQL: the stock's share, the credit set aside, the redemption and its hold in
-    one statement; each part only when the one before it took effect. Returns what took."""
-    item = _RESERVE_ITEM.cte("item")
+def _redeem_in_one_statement(reserve: bool) -> Executable:
+    """PostgreSQL: the stock's share (when `reserve`), the credit set aside, the redemption
+    and its hold in one statement; each part only when the one before it took effect.
+    Returns what took."""
+    item = (_RESERVE_ITEM if reserve else _THE_ITEM).cte("item")
     credit = (
         update(accounts)
         .where(
@@ -284,8 +297,7 @@ def _redeem_in_one_statement() -> Executable:
         .returning(accounts.c.id)
         .cte("credit")
     )
-    values = {**_REDEMPTION_VALUES, "id": bindparam("rid", type_=Integer())}
-    values["hold_id"] = bindparam("hid", type_=BigInteger())
+    values = _REDEMPTION_VALUES
     made = (
         postgresql.insert(redemptions)
         .from_select(list(values), select(*values.values()).where(exists(credit.select())))
@@ -293,7 +305,7 @@ def _redeem_in_one_statement() -> Executable:
         .returning(redemptions.c.id)
         .cte("made")
     )
-    hold_values = {**_HOLD_VALUES, "id": bindparam("hid", type_=BigInteger())}
+    hold_values = _HOLD_VALUES
     held = (
         insert(holds)
         .from_select(list(hold_values), select(*hold_values.values()).where(exists(made.select())))
@@ -349,39 +361,38 @@ def redeem_work(member_id: int, item_id: int, key: str, now: datetime, postgres:
         minutes = facts.code_minutes if facts.code_minutes is not None else DEFAULT_CODE_MINUTES
         expires = now + timedelta(minutes=minutes)
         code, token = _code(), secrets.token_urlsafe(16)
+        rid, hid, reserve = facts.redemption_id, facts.hold_id, not facts.unlimited
         params: dict[str, Any] = {
             "item": item_id, "merchant": facts.merchant_id, "member": member_id,
             "price": facts.price, "code": code, "token": token, "key": key, "expires": expires,
             "now": now, "account": facts.account_id, "shop_account": facts.shop_account_id,
             "overdraw": bool(facts.may_overdraw), "hold_expires": expires + HOLD_GRACE,
+            "reserved": reserve, "rid": rid, "hid": hid, **_hold_identity(facts, rid),
         }  # fmt: skip
         if postgres:
-            rid, hid = facts.redemption_id, facts.hold_id
-            params.update(_hold_identity(facts, rid), rid=rid, hid=hid)
-            took = execute(_redeem_in_one_statement(), params)[0]
+            took = execute(_redeem_in_one_statement(reserve), params)[0]
             if took[0] == 0:
                 return Redeemed("sold_out", facts)
             if took[1] == 0 or took[2] == 0:
-                execute(_UNRESERVE_ITEM, params)
+                if reserve:
+                    execute(_UNRESERVE_ITEM, params)
                 if took[1] == 0:
                     return Redeemed("short", facts)
                 execute(_UNRESERVE_CREDIT, params)
                 return Redeemed("taken", facts)
             return Redeemed("ok", facts, rid, hid, code, token, expires)
-        if not execute(_RESERVE_ITEM, params):
+        if reserve and not execute(_RESERVE_ITEM, params):
             return Redeemed("sold_out", facts)
         if not execute(_RESERVE_CREDIT, params):
-            execute(_UNRESERVE_ITEM, params)
+            if reserve:
+                execute(_UNRESERVE_ITEM, params)
             return Redeemed("short", facts)
-        made = execute(_INSERT_REDEMPTION, params)
-        if not made:
-            execute(_UNRESERVE_ITEM, params)
+        if not execute(_INSERT_REDEMPTION, params):
+            if reserve:
+                execute(_UNRESERVE_ITEM, params)
             execute(_UNRESERVE_CREDIT, params)
             return Redeemed("taken", facts)
-        rid = made[0][0]
-        params.update(_hold_identity(facts, rid), rid=rid)
-        hid = execute(_INSERT_HOLD, params)[0][0]
-        execute(_LINK_HOLD, {"rid": rid, "hid": hid})
+        execute(_INSERT_HOLD, params)
         return Redeemed("ok", facts, rid, hid, code, token, expires)
 
     return work
@@ -424,11 +435,12 @@ class CounterFacts:
     hold_order: int | None
     hold_pending: bool
     code: str
-    transaction_id: int | None = None  # taken from its sequence (PostgreSQL)
+    reserved: bool
+    transaction_id: int  # what the posting's id will be
 
 
 @cache
-def _counter_statement(by_token: bool, with_id: bool) -> Executable:
+def _counter_statement(by_token: bool, postgres: bool) -> Executable:
     column = redemptions.c.token if by_token else redemptions.c.code
     columns = [
         select(staff.c.merchant_id)
@@ -445,9 +457,9 @@ def _counter_statement(by_token: bool, with_id: bool) -> Executable:
             or_(holds.c.expires_at.is_(None), holds.c.expires_at > _now()),
         ),
         redemptions.c.code,
+        redemptions.c.reserved,
+        _new_id(transactions, postgres),
     ]  # fmt: skip
-    if with_id:
-        columns.append(_serial("ledger_transactions"))
     return (
         select(*columns)
         .select_from(
@@ -493,7 +505,7 @@ _CLAIM_VALUES = {
 }
 _CLAIM = (
     sqlite.insert(transactions)
-    .values(_CLAIM_VALUES)
+    .values({"id": bindparam("tx", type_=BigInteger()), **_CLAIM_VALUES})
     .on_conflict_do_nothing()
     .returning(transactions.c.id)
 )
@@ -511,11 +523,6 @@ _SETTLE = (
         closed_at=_now(),
     )
     .returning(holds.c.id)
-)
-_LINK_POSTING = (
-    update(redemptions)
-    .where(redemptions.c.id == bindparam("rid", type_=Integer()))
-    .values(transaction_id=bindparam("tx", type_=BigInteger()))
 )
 _ENTRIES = insert(entries).values(
     [
@@ -553,10 +560,11 @@ _RECEIPTS = (
 
 
 @cache
-def _confirm_in_one_statement() -> Executable:
-    """PostgreSQL: the code confirmed, the posting claimed, the hold settled, the shelf,
-    the balances and entries, both receipts: one statement, each part only when the code
-    was still pending. Returns what took, and each account's balance after."""
+def _confirm_in_one_statement(reserved: bool) -> Executable:
+    """PostgreSQL: the code confirmed, the posting claimed, the hold settled, the shelf
+    (when the code `reserved` a share of it), the balances and entries, both receipts: one
+    statement, each part only when the code was still pending. Returns what took, and each
+    account's balance after."""
     won = _CONFIRM.cte("won")
     claimed = (
         postgresql.insert(transactions)
@@ -581,14 +589,16 @@ def _confirm_in_one_statement() -> Executable:
         .returning(holds.c.id)
         .cte("settled")
     )
-    shelf = (
-        update(items)
-        .where(items.c.id == bindparam("item", type_=Integer()), exists(settled.select()))
-        .values(stock=items.c.stock - 1, reserved=items.c.reserved - 1)
-        .returning(items.c.id)
-        .cte("shelf")
-    )
-    moved = move_statement(2, True, exists(shelf.select())).cte("moved")
+    gate = settled
+    if reserved:
+        gate = (
+            update(items)
+            .where(items.c.id == bindparam("item", type_=Integer()), exists(settled.select()))
+            .values(stock=items.c.stock - 1, reserved=items.c.reserved - 1)
+            .returning(items.c.id)
+            .cte("shelf")
+        )
+    moved = move_statement(2, True, exists(gate.select())).cte("moved")
     written = insert(entries).from_select(
         ["transaction_id", "account_id", "amount", "balance_after"],
         select(claimed.c.id, moved.c.id, moved.c.amount, moved.c.balance).select_from(
@@ -661,11 +671,11 @@ def confirm_work(
             posting_memo=facts.hold_memo or "", order=facts.hold_order,
             posting_key=f"redemption:{facts.redemption_id}:post",
             posting_fingerprint=fingerprint("post_hold", facts.hold_id, amount),
+            tx=facts.transaction_id,
             **move_params(legs, {facts.hold_account: amount}), **receipts(facts),
         )  # fmt: skip
         if postgres:
-            params["tx"] = facts.transaction_id
-            rows = execute(_confirm_in_one_statement(), params)
+            rows = execute(_confirm_in_one_statement(facts.reserved), params)
             if not rows:  # its rows come from `won`: the code was no longer pending
                 return Confirmed("lost", facts)
             won, claimed, settled = rows[0][:3]
@@ -678,17 +688,12 @@ def confirm_work(
                 "ok", facts, facts.transaction_id,
                 tuple((a, d, after[a]) for a, d in legs),
             )  # fmt: skip
-        params["tx"] = None
         if not execute(_CONFIRM, params):
             return Confirmed("lost", facts)
-        claimed = execute(_CLAIM, params)
-        if not claimed:
+        if not execute(_CLAIM, params) or not execute(_SETTLE, params):
             return Confirmed("hold", facts)
-        params["tx"] = claimed[0][0]
-        if not execute(_SETTLE, params):
-            return Confirmed("hold", facts)
-        execute(_LINK_POSTING, params)
-        execute(_OFF_THE_SHELF, params)
+        if facts.reserved:
+            execute(_OFF_THE_SHELF, params)
         moved = {account: balance for account, balance, _ in
                  execute(move_statement(2, True), params)}  # fmt: skip
         for i, (account, _) in enumerate(legs):

@@ -374,7 +374,8 @@ async def _redeem_by_orm(
     price = item.price_minutes
     try:
         async with session.begin_nested():
-            if not await _reserve_one(session, item.id):
+            reserved = item.stock is not None  # an unlimited item's row is left alone
+            if reserved and not await _reserve_one(session, item.id):
                 raise SoldOut()
             account = await ledger.open_member_account(session, member.id, merchant.branch_id)
             shop = await ledger.merchant_account(session, merchant.id, merchant.branch_id)
@@ -389,6 +390,7 @@ async def _redeem_by_orm(
                 key=key,
                 expires_at=expires_at,
                 created_at=now,
+                reserved=reserved,
             )
             session.add(redemption)
             await session.flush()
@@ -483,13 +485,15 @@ async def _close(
 
 
 async def _release(session: AsyncSession, redemption: Redemption) -> None:
-    """Give back what an unused code held: its share of the stock and its hold."""
-    await session.execute(
-        update(RewardItem)
-        .where(RewardItem.id == redemption.item_id)
-        .values(reserved=RewardItem.reserved - 1)
-        .execution_options(synchronize_session=False)
-    )
+    """Give back what an unused code held: its share of the stock, if it took one, and
+    its hold."""
+    if redemption.reserved:
+        await session.execute(
+            update(RewardItem)
+            .where(RewardItem.id == redemption.item_id)
+            .values(reserved=RewardItem.reserved - 1)
+            .execution_options(synchronize_session=False)
+        )
     if redemption.hold_id is None:
         return
     try:
@@ -730,15 +734,16 @@ async def _confirm_by_orm(
             return _at_counter(current, item, member, replayed=True)
         raise _refusal(current)
     # The item's row before the accounts', the order redeeming locks them in (PostgreSQL).
-    await session.execute(
-        update(RewardItem)
-        .where(RewardItem.id == item.id)
-        .values(
-            stock=RewardItem.stock - 1,  # NULL (unlimited) stays NULL
-            reserved=RewardItem.reserved - 1,
+    if redemption.reserved:
+        await session.execute(
+            update(RewardItem)
+            .where(RewardItem.id == item.id)
+            .values(
+                stock=RewardItem.stock - 1,  # NULL (made unlimited since) stays NULL
+                reserved=RewardItem.reserved - 1,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
     posting = await ledger.post_hold(
         session,
         redemption.hold_id,

@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
     Index,
     Integer,
     UniqueConstraint,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -91,7 +93,8 @@ class RewardItem(SQLModel, table=True):
 
     `stock` is what is on the shelf (NULL: unlimited); `reserved` what issued, unused codes
     have promised. A new code needs `stock - reserved >= 1`, checked in the UPDATE that
-    takes it, so racing members cannot be promised more than there is.
+    takes it, so racing members cannot be promised more than there is. Codes for an
+    unlimited item promise nothing and leave the row alone (`Redemption.reserved`).
     """
 
     __tablename__ = "reward_items"
@@ -153,6 +156,12 @@ class Redemption(SQLModel, table=True):
     confirmed_by_id: int | None = Field(default=None, foreign_key="members.id")
     transaction_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    # Whether the code took a share of the item's stock (`RewardItem.reserved`); a code
+    # issued while the item was unlimited did not, and gives none back nor takes the item
+    # off a shelf counted since.
+    reserved: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
 
 
 class CommunityClass(SQLModel, table=True):

@@ -134,6 +134,30 @@ async def test_attendance_credits_the_teacher_once_per_session(sessions, town, c
     assert report.ok, report.summary
 
 
+async def test_attendance_marked_from_two_phones_at_once_pays_once(sessions, town, course) -> None:
+    """A double tap, or the teacher and a helper marking the same session at once: the
+    teacher is paid for it once, whichever marking lands first."""
+    seats = [await _enrol(sessions, p, course["id"]) for p in course["parents"][:3]]
+    first = course["sessions"][0]
+    later = course["start"] + timedelta(minutes=5)
+    present = [seat.enrolment_id for seat in seats]
+    outcomes = await asyncio.gather(
+        *(
+            atomically(
+                sessions,
+                lambda s: classes.mark_attendance(s, course["teacher"], first, present, now=later),
+            )
+            for _ in range(4)
+        ),
+        return_exceptions=True,
+    )
+    marked = [o for o in outcomes if isinstance(o, classes.Marked)]
+    assert len(marked) == 4 and sum(m.teacher_paid for m in marked) == 60, outcomes
+    assert await _teacher_balance(sessions, course["teacher"]) == 60
+    report = await ledger.verify_ledger(sessions)
+    assert report.ok, report.summary
+
+
 async def test_an_attendee_paid_class(sessions, town) -> None:
     start = utcnow() + timedelta(hours=1)
     async with transaction(sessions, write=True) as session:

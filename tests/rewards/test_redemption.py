@@ -12,7 +12,7 @@ from core.coordinators import CoordinatorOnly
 from core.db import transaction, utcnow
 from core.models import OutboxMessage
 from core.rewards import merchants, redemption
-from core.rewards.tables import RewardItem
+from core.rewards.tables import Redemption, RewardItem
 from tests.rewards.conftest import add_member, available, shop_balance
 
 
@@ -295,3 +295,56 @@ async def test_first_names_only(sessions, town) -> None:
     assert redemption.first_name("王秀英") == "秀英"
     assert redemption.first_name("김영희") == "영희"
     assert redemption.first_name("") == ""
+
+
+async def _set_stock(sessions, town, item: int, stock: int | None) -> None:
+    async with transaction(sessions, write=True) as session:
+        await merchants.set_stock(session, town.staff, item, stock)
+
+
+async def _shelf(sessions, item: int) -> tuple[int | None, int]:
+    found = await _item(sessions, item)
+    return found.stock, found.reserved
+
+
+async def test_an_unlimited_item_promises_no_stock_and_a_counted_shelf_stays_right(
+    sessions, town
+) -> None:
+    """Codes for an unlimited item leave its row alone; one issued before the shop counted
+    its stock takes nothing off that count, and one issued before it stopped counting gives
+    back its share."""
+    first, second, third = town.residents[:3]
+    early = await _redeem(sessions, first, town.coupon, "u-early")
+    async with transaction(sessions, write=True) as session:
+        newcomer = await add_member(session, town.branch, "New Neighbour")
+    # No account yet: the whole path through the ORM, which must do the same.
+    with pytest.raises(ledger.InsufficientCredit):
+        await _redeem(sessions, newcomer, town.coupon, "u-newcomer")
+    assert await _shelf(sessions, town.coupon) == (None, 0)
+    async with sessions() as session:
+        kept = await session.scalar(
+            select(Redemption.reserved).where(Redemption.id == early.redemption_id)
+        )
+    assert kept is False
+
+    await _set_stock(sessions, town, town.coupon, 2)
+    counted = await _redeem(sessions, second, town.coupon, "u-counted")
+    assert await _shelf(sessions, town.coupon) == (2, 1)
+    await _confirm(sessions, town.staff, early.code)  # issued while unlimited
+    assert await _shelf(sessions, town.coupon) == (2, 1)
+    async with transaction(sessions, write=True) as session:
+        await redemption.cancel_redemption(session, second, counted.redemption_id)
+    assert await _shelf(sessions, town.coupon) == (2, 0)
+    await _redeem(sessions, second, town.coupon, "u-1")
+    await _redeem(sessions, third, town.coupon, "u-2")
+    with pytest.raises(redemption.SoldOut):
+        await _redeem(sessions, third, town.coupon, "u-3")
+    assert await _shelf(sessions, town.coupon) == (2, 2)
+
+    # The other way: a code that took a share of the oil, then the oil made unlimited.
+    bottle = await _redeem(sessions, first, town.oil, "u-oil")
+    assert await _shelf(sessions, town.oil) == (3, 1)
+    await _set_stock(sessions, town, town.oil, None)
+    await _confirm(sessions, town.staff, bottle.code)
+    assert await _shelf(sessions, town.oil) == (None, 0)
+    await _verify(sessions)
