@@ -3,8 +3,10 @@
 Telegram takes about 30 messages a second from a bot and one a second per chat, short
 bursts tolerated; beyond that it answers 429. Both limits are kept here as token buckets
 (GCRA: each bucket is the time its next message is due), and a message's time is taken
-when its request leaves (`PaceMiddleware` is the session's innermost middleware), so
-that a busy event loop or a slow database never bunches requests on the wire:
+when its request leaves (`PaceMiddleware` is the session's innermost middleware; an
+outbox message's, just before the claim of its row that precedes its request:
+`Departure`), so that a busy event loop or a slow database never bunches requests on
+the wire:
 
 - overall, `rate` a second (29, under the 30), and a message may go up to `SLACK` of an
   interval before its due time to make up for a late event loop: no second ever holds
@@ -119,16 +121,6 @@ class Pace:
     ) -> None:
         """Wait until a message to `chat` may leave, and count it as leaving now: call it
         right before the request (`chat` None: a call that counts overall only)."""
-        await self._wait(chat, lane, paid, leave=True)
-
-    async def ready(
-        self, chat: int | str | None, lane: Lane = Lane.REPLY, *, paid: bool = False
-    ) -> None:
-        """Wait until a message to `chat` could leave, without counting it (a caller with
-        something to do first, then `turn`, which then rarely waits)."""
-        await self._wait(chat, lane, paid, leave=False)
-
-    async def _wait(self, chat: int | str | None, lane: Lane, paid: bool, *, leave: bool) -> None:
         loop = asyncio.get_running_loop()
         waiter = _Waiter(lane, next(self._order), chat, paid, loop.create_future())
         self._waiting.append(waiter)
@@ -137,8 +129,7 @@ class Pace:
             while True:
                 now = loop.time()
                 if self._first_open(now) is waiter:
-                    if leave:
-                        self._leave(waiter, now)
+                    self._leave(waiter, now)
                     return
                 self._wake_next(now)
                 await waiter.wake
@@ -190,11 +181,15 @@ class Pace:
 
 @dataclass
 class Departure:
-    """An outbox message on its way: its lane, and what must be done once it may leave
-    and before its first request does (the claim of its row), so that nothing is claimed
-    while it waits. `gate` (one per lane) lets one message at a time from waiting for its
-    turn to leaving, so a lane has at most one claimed message that has not left.
-    `left_at` is when that request left (the event loop's clock)."""
+    """An outbox message on its way: its lane, and what must be done once its turn came
+    and before its first request leaves (the claim of its row), so that nothing is claimed
+    while it waits. The turn is taken before the claim, so that once claimed the message
+    leaves at once, never behind a reply that came meanwhile (a kill between the claim and
+    the request loses the message: see `bot.sender`); it is counted a claim's time (a few
+    ms) before it leaves, well inside Telegram's tolerance (a burst of 30 overall, of 4 to
+    a chat, where the pace keeps 29 and 3). `gate` (one per lane) lets one message at a
+    time from waiting for its turn to leaving, so a lane has at most one claimed message
+    that has not left. `left_at` is when that request left (the event loop's clock)."""
 
     lane: Lane
     before: Callable[[], Awaitable[None]] | None = None
@@ -218,7 +213,8 @@ def departing(departure: Departure) -> Iterator[Departure]:
 class PaceMiddleware(BaseRequestMiddleware):
     """Every new message the bot sends waits for its turn (`Pace.turn`) right before its
     request leaves. Edits and callback answers are not counted by Telegram's limit; an
-    outbox message's first request, whatever it is, runs the departure's `before` first."""
+    outbox message's first request, whatever it is, runs the departure's `before` first
+    (once its turn is taken, for a message)."""
 
     def __init__(self, pace: Pace) -> None:
         self.pace = pace
@@ -239,10 +235,9 @@ class PaceMiddleware(BaseRequestMiddleware):
             paid = bool(getattr(method, "allow_paid_broadcast", False))
             gate = departure.gate if departure is not None and before is not None else None
             async with gate or contextlib.nullcontext():
-                if before is not None:
-                    await self.pace.ready(chat, lane, paid=paid)
-                    await before()
                 await self.pace.turn(chat, lane, paid=paid)
+                if before is not None:
+                    await before()
         elif before is not None:
             await before()
         if departure is not None and departure.left_at is None:

@@ -52,6 +52,8 @@ DIGEST_SECONDS = 300
 REDEMPTIONS_JOB = "redemptions"
 RETENTION_JOB = "retention"
 RETENTION_SECONDS = 3600
+
+
 def _figures(result: object) -> dict[str, int]:
     """What a round did, worth a log line when not all zero: a count, or a report's
     figures (its lists counted)."""
@@ -187,7 +189,8 @@ def start_sweeps(
 def start_background(
     bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n, settings: Settings
 ) -> Background:
-    """The outbox sender runs in every worker (it claims rows with SKIP LOCKED); on
+    """The outbox sender runs in every worker (each row is claimed by a conditional update
+    from pending to sending, `outbox.claim`, which one worker alone can win); on
     PostgreSQL, where several workers may share the database, the sweeps run in the one that
     leads (`bot.leader`)."""
     seconds = settings.sweep_seconds

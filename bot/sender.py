@@ -6,21 +6,33 @@ a reader and up to `in_flight` deliveries at once. The reader reads the lane's d
 messages in order, without claiming them, renders each in its member's language and
 hands it to a delivery as a place comes free (one message ready ahead). A delivery
 waits for its turn of the bot's pace (`bot.pace`: shared with the handlers' replies,
-which go first; overall and per chat, counted as requests leave), then claims its row in
-a short transaction and sends it at once; right after Telegram answers, it records the
+which go first; overall and per chat, counted as the turn is taken), then claims its row
+in a short transaction and sends it at once; right after Telegram answers, it records the
 outcome in a transaction of its own: sent (with the message id), blocked (a 403 marks
 the member), refused, flood control (a 429 puts the message back with its `retry_after`
 and holds the pace that long) or to be tried again later. Its calls go out once
 (`retried_by_caller`), so that a 429 holds every send rather than one.
 
 A lane lets one delivery at a time from its turn to its request leaving (the pace's
-gate), so it has at most one message claimed that has not left, and that for the
-claim's commit; up to `in_flight` more may have left and be waiting for their answers
-(enough to keep the pace's rate when Telegram or the event loop is slow). Killed then
-(kill -9), the sender leaves those claimed; once their lease runs out, the next run counts
-them as sent, unconfirmed (`outbox.settle_unconfirmed`): their requests had left.
-Stopped gently, it lets the deliveries finish (`drain`), and gives back a message claimed
-whose request had not left yet.
+gate), so it has at most one message claimed that has not left, and that only from the
+claim's commit to the request's leaving: the claim comes after the turn, so nothing
+(a reply that came meanwhile, a progress edit) is let go in between, and what remains is
+the commit's return and the HTTP client's write (timed: `Timings`, claim_to_leave). Up
+to `in_flight` more may have left and be waiting for their answers (enough to keep the
+pace's rate when Telegram or the event loop is slow). Killed (kill -9), the sender
+leaves those claimed; once their lease runs out, the next run counts them as sent,
+unconfirmed (`outbox.settle_unconfirmed`). Stopped gently, it lets the deliveries finish
+(`drain`), and gives back a message claimed whose request had not left yet.
+
+The trade-off of a kill: Telegram's sendMessage has no idempotency key and a bot cannot
+ask whether a message arrived, so a claim left unrecorded is either sent again or counted
+as sent. Sent again, it is a duplicate whenever its request had left, the likely case (a
+message spends milliseconds waiting for its answer and being recorded, p95 tens of ms
+under load; from the claim's return to its request, hundredths of a ms, at most half
+a ms in `bench.broadcast`); counted as sent, it is a miss only when the kill came in
+that window or during the claim's commit. The sender counts it as sent (at most once:
+nobody gets a message twice), and keeps the window before the request as short as a
+claim that must commit first allows.
 
 Broadcasts (`Kind.BROADCAST`) may go as Telegram's paid broadcasts (`allow_paid_broadcast`,
 `paid_rate` a second, a bucket of the pace beside the free 30): off unless `paid_rate`
@@ -197,8 +209,11 @@ class Sender:
 
     async def paced(self) -> None:
         """Wait for a slot of the overall rate, for a call made beside the outbox (the
-        broadcasts' progress messages), so that it never pushes the bot over the limit."""
-        await self.pace.turn(None, Lane.BROADCAST)
+        broadcasts' progress messages), so that it never pushes the bot over the limit. It
+        takes a turn of the broadcast lane, through its gate, so that it goes after the
+        replies and nudges and never between a broadcast message's claim and its request."""
+        async with self._gates[Lane.BROADCAST]:
+            await self.pace.turn(None, Lane.BROADCAST)
 
     async def _prepare(self, row: outbox.Due) -> Ready:
         async with self.sessions() as session:
