@@ -567,6 +567,9 @@ class Day:
         )
         chats = {u: await self.chat(u) for u in [*self.residents, *self.volunteers]}
         self.find_dropped(chats)
+        if self.args.keep:  # to look into a repeat after the day
+            kept = {"kills": self.kill_seqs, "drops_after": self.drop_after_seqs, "chats": chats}
+            (self.work / "transcript.json").write_text(json.dumps(kept, ensure_ascii=False))
         for user_id, chat in chats.items():
             answers = self.help_answers(chat)
             figures.lost += max(0, self.help_sent[user_id] - answers)
@@ -613,29 +616,28 @@ class Day:
         (read-only, not recorded as handled) comes back and is answered again, first of
         the chat's updates, maybe while an answer to a newer /help is still owed; and an
         answer whose sendMessage was dropped after the work is sent again. So a kill may
-        explain as many answers again as that bot life had /help sent or answered (kept on
-        through a life that answered nothing); a dropped answer explains one. Any other is
-        a duplicate."""
+        explain one answer again for each /help that bot life answered (each answer is
+        another update; if it answered none, those the kill before it left); a dropped
+        answer explains one. Any other is a duplicate."""
         owed = 0  # /help not answered yet
-        life_helps = life_answers = 0  # in the bot life under way
+        life_answers = 0  # in the bot life under way, not counting one sent again
         unconfirmed = 0  # /help a kill may have left to be answered again
         resend = 0  # answers whose connection was dropped after they were sent
         kills = sorted(self.kill_seqs)
         for message in sorted(chat["messages"], key=lambda m: m["seq"]):
             while kills and kills[0] < message["seq"]:
                 kills.pop(0)
-                carried = unconfirmed if not life_answers else 0
-                unconfirmed = life_helps + life_answers + carried
-                life_helps = life_answers = 0
+                unconfirmed = life_answers or unconfirmed
+                life_answers = 0
             if message.get("from") == "user" and message.get("text") == HELP:
                 owed += 1
-                life_helps += 1
             elif message.get("from") == "bot" and message.get("text") == self.help_text:
                 life_answers += 1
                 if owed:
                     owed -= 1
                 elif resend:
                     resend -= 1
+                    life_answers -= 1
                     self.figures.resent += 1
                     self.resent_kinds["/help answer"] += 1
                 elif unconfirmed:
@@ -736,7 +738,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--residents", type=int, default=4)
     p.add_argument("--volunteers", type=int, default=6)
-    p.add_argument("--keep", action="store_true", help="keep the logs")
+    p.add_argument("--keep", action="store_true", help="keep the logs and the transcript")
     return p
 
 
