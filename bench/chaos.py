@@ -97,6 +97,7 @@ class Day:
         self.refusals: Counter[str] = Counter()
         self.duplicated: list[str] = []
         self.kill_seqs: list[int] = []  # the sandbox's event counter just after each kill
+        self.pending_helps: list[Counter[int]] = []  # each chat's /help unconfirmed at each kill
         # The sandbox's event counter as each "drop after the work" of sendMessage was set:
         # the next message the bot sends is the one whose answer is lost.
         self.drop_after_seqs: list[int] = []
@@ -212,7 +213,18 @@ class Day:
                     await self.bot.process.wait()
                     self.figures.kills += 1
                     self.kill_seqs.append(int((await self.call("GET", "/sandbox/health"))["seq"]))
+                    self.pending_helps.append(await self.pending_help())
                 await self.start_bot()
+
+    async def pending_help(self) -> Counter[int]:
+        """Each chat's /help the killed bot had not confirmed: the next bot gets them again.
+        (The sandbox shows the first 100 pending updates; any beyond count as duplicates.)"""
+        bot = (await self.call("GET", f"/sandbox/bots/{TOKEN}"))["bot"]
+        return Counter(
+            int(u["message"]["chat"]["id"])
+            for u in bot["updates"]
+            if (u.get("message") or {}).get("text") == HELP
+        )
 
     # ------------------------------------------------------------------ faults
     async def faults(self) -> None:
@@ -568,7 +580,12 @@ class Day:
         chats = {u: await self.chat(u) for u in [*self.residents, *self.volunteers]}
         self.find_dropped(chats)
         if self.args.keep:  # to look into a repeat after the day
-            kept = {"kills": self.kill_seqs, "drops_after": self.drop_after_seqs, "chats": chats}
+            kept = {
+                "kills": self.kill_seqs,
+                "pending_helps": self.pending_helps,
+                "drops_after": self.drop_after_seqs,
+                "chats": chats,
+            }
             (self.work / "transcript.json").write_text(json.dumps(kept, ensure_ascii=False))
         for user_id, chat in chats.items():
             answers = self.help_answers(chat)
@@ -612,32 +629,28 @@ class Day:
 
     def count_help_answered_again(self, user_id: int, chat: dict[str, Any]) -> None:
         """Answers to /help beyond the /help sent so far. Two are the documented
-        at-least-once window: after a kill, a /help that bot had taken but not confirmed
-        (read-only, not recorded as handled) comes back and is answered again, first of
-        the chat's updates, maybe while an answer to a newer /help is still owed; and an
-        answer whose sendMessage was dropped after the work is sent again. So a kill may
-        explain one answer again for each /help that bot life answered (each answer is
-        another update; if it answered none, those the kill before it left); a dropped
-        answer explains one. Any other is a duplicate."""
+        at-least-once window: a /help that a killed bot had answered but not confirmed
+        (read-only, not recorded as handled; the offset stays at the oldest update in
+        flight, so it may be several bot lives old) comes back to the next bot and is
+        answered again; and an answer whose sendMessage was dropped after the work is sent
+        again. So at each kill, the chat's /help still pending in the sandbox, less those
+        not answered yet, may each be answered once more; a dropped answer explains one.
+        Any other is a duplicate."""
         owed = 0  # /help not answered yet
-        life_answers = 0  # in the bot life under way, not counting one sent again
-        unconfirmed = 0  # /help a kill may have left to be answered again
+        unconfirmed = 0  # /help answered, which the latest kill left to be answered again
         resend = 0  # answers whose connection was dropped after they were sent
-        kills = sorted(self.kill_seqs)
+        kills = sorted(zip(self.kill_seqs, self.pending_helps, strict=True), key=lambda k: k[0])
         for message in sorted(chat["messages"], key=lambda m: m["seq"]):
-            while kills and kills[0] < message["seq"]:
-                kills.pop(0)
-                unconfirmed = life_answers or unconfirmed
-                life_answers = 0
+            while kills and kills[0][0] < message["seq"]:
+                _seq, pending = kills.pop(0)
+                unconfirmed = max(0, pending[user_id] - owed)
             if message.get("from") == "user" and message.get("text") == HELP:
                 owed += 1
             elif message.get("from") == "bot" and message.get("text") == self.help_text:
-                life_answers += 1
                 if owed:
                     owed -= 1
                 elif resend:
                     resend -= 1
-                    life_answers -= 1
                     self.figures.resent += 1
                     self.resent_kinds["/help answer"] += 1
                 elif unconfirmed:
