@@ -190,10 +190,19 @@ class Day:
         kill before it polls would only kill an import, leaving the day without a bot."""
         before = await self.polls()
         deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if await self.polls() > before:
+        while time.monotonic() < deadline and not self.stop.is_set():
+            if await self.polls() > before or self.bot_exited():
                 return
             await asyncio.sleep(0.1)
+
+    def bot_exited(self) -> bool:
+        """Whether the bot process ended by itself (a database connection terminated while
+        `timebank run` migrated at its start ends it with a traceback)."""
+        return (
+            self.bot is not None
+            and self.bot.process is not None
+            and self.bot.process.returncode is not None
+        )
 
     async def killer(self) -> None:
         """SIGKILL the bot at a random moment 1-10 s after it started polling; start it again.
@@ -207,7 +216,8 @@ class Day:
             async with self.bot_lock:
                 assert self.bot is not None and self.bot.process is not None
                 if self.bot.process.returncode is not None:
-                    self.figures.problems.append(f"the bot exited by itself:\n{self.bot.tail()}")
+                    last = self.bot.tail().strip().splitlines()[-1:]
+                    self.figures.problems.append(f"the bot exited by itself: {last}")
                 else:
                     self.bot.process.send_signal(signal.SIGKILL)
                     await self.bot.process.wait()
