@@ -9,8 +9,9 @@ sometimes cancel them; the bot's sweep nudges the volunteers; volunteers tap "�
 "✔️ Done" and "As estimated" on the bot's messages; residents tap the five stars that
 confirm and pay; everybody sends /help now and then and waits for its answer.
 
-Meanwhile the bot process is killed with SIGKILL every 2-6 s and started again; the sandbox
-injects 429s, 5xx, dropped connections (before and after the work is done) and latency; on
+Meanwhile the bot process is killed with SIGKILL 1-10 s after it starts polling, and started
+again; the sandbox injects 429s, 5xx, dropped connections (before and after the work is
+done) and latency; on
 PostgreSQL (a scratch database on the server of ``TIMEBANK_DATABASE_URL``, else
 127.0.0.1:5432) a connection to the day's database is terminated now and then; with
 ``TIMEBANK_REDIS_URL`` set, the Redis clients of that URL's database are killed now and then
@@ -18,10 +19,13 @@ PostgreSQL (a scratch database on the server of ``TIMEBANK_DATABASE_URL``, else
 sandbox is quiet, and the day is checked: ``verify_ledger`` clean, no order in an impossible
 state, no order paid twice, no volunteer nudged twice for one order, no stored conversation
 left mid-step; /help commands without an answer are lost; repeated nudges and notices (the
-same text to the same chat) are duplicates, counted from the sandbox's transcript. An extra
-answer to /help is the documented at-least-once window when the bot was killed after that
-/help was sent (a read-only update is not recorded as handled, so its redelivery is
-answered again), and counted apart; without a kill in between it is a duplicate.
+same text to the same chat) are duplicates, counted from the sandbox's transcript. Two
+documented at-least-once windows are counted apart, by name: an extra answer to /help when
+the bot was killed after that /help was sent (a read-only update is not recorded as
+handled, so its redelivery is answered again), and a message sent again because the
+connection of its sendMessage was dropped after Telegram had sent it (the caller saw a
+network error, so the sender, or the handler run again, tried once more). Any other repeat
+is a duplicate. The figures name each kind of tap, and how the day's orders ended.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -54,7 +59,7 @@ BRANCH = "luoshan"
 BRANCH_AT = (31.2135, 121.5560)
 TAG = "Chaos task #"
 FAULTY_METHODS = ("sendMessage", "editMessageText", "answerCallbackQuery", "getUpdates")
-VOLUNTEER_TAPS = ("✅ Accept", "✔️ Done", "As estimated")
+VOLUNTEER_TAPS = ("As estimated", "✔️ Done", "✅ Accept")  # the furthest step first
 RESIDENT_TAPS = ("⭐⭐⭐⭐⭐", "Skip")
 HELP = "/help"
 
@@ -72,6 +77,7 @@ class Figures:
     updates: int = 0
     lost: int = 0
     answered_again: int = 0  # /help answered again after a kill: the at-least-once window
+    resent: int = 0  # a message sent again after its sendMessage was dropped after the work
     duplicates: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -91,6 +97,14 @@ class Day:
         self.refusals: Counter[str] = Counter()
         self.duplicated: list[str] = []
         self.kill_seqs: list[int] = []  # the sandbox's event counter just after each kill
+        self.pending_helps: list[Counter[int]] = []  # each chat's /help unconfirmed at each kill
+        # The sandbox's event counter as each "drop after the work" of sendMessage was set:
+        # the next message the bot sends is the one whose answer is lost.
+        self.drop_after_seqs: list[int] = []
+        self.tapped: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.resent_kinds: Counter[str] = Counter()
+        self.dropped: set[int] = set()
         self.bot_errors: Counter[str] = Counter()
         self.stop = asyncio.Event()
         self.bot: Child | None = None
@@ -176,28 +190,51 @@ class Day:
         kill before it polls would only kill an import, leaving the day without a bot."""
         before = await self.polls()
         deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if await self.polls() > before:
+        while time.monotonic() < deadline and not self.stop.is_set():
+            if await self.polls() > before or self.bot_exited():
                 return
             await asyncio.sleep(0.1)
 
+    def bot_exited(self) -> bool:
+        """Whether the bot process ended by itself (a database connection terminated while
+        `timebank run` migrated at its start ends it with a traceback)."""
+        return (
+            self.bot is not None
+            and self.bot.process is not None
+            and self.bot.process.returncode is not None
+        )
+
     async def killer(self) -> None:
-        """SIGKILL the bot at a random moment 0.5-5 s after it started polling; start it again."""
+        """SIGKILL the bot at a random moment 1-10 s after it started polling; start it again.
+        (Starting takes 15-30 s on a loaded machine: killed sooner, the bot would spend the
+        day starting, and no order would get from Accept to the stars that pay.)"""
         while not self.stop.is_set():
             await self.ready()
-            await self.pause(0.5, 5)
+            await self.pause(1, 10)
             if self.stop.is_set():
                 return
             async with self.bot_lock:
                 assert self.bot is not None and self.bot.process is not None
                 if self.bot.process.returncode is not None:
-                    self.figures.problems.append(f"the bot exited by itself:\n{self.bot.tail()}")
+                    last = self.bot.tail().strip().splitlines()[-1:]
+                    self.figures.problems.append(f"the bot exited by itself: {last}")
                 else:
                     self.bot.process.send_signal(signal.SIGKILL)
                     await self.bot.process.wait()
                     self.figures.kills += 1
                     self.kill_seqs.append(int((await self.call("GET", "/sandbox/health"))["seq"]))
+                    self.pending_helps.append(await self.pending_help())
                 await self.start_bot()
+
+    async def pending_help(self) -> Counter[int]:
+        """Each chat's /help the killed bot had not confirmed: the next bot gets them again.
+        (The sandbox shows the first 100 pending updates; any beyond count as duplicates.)"""
+        bot = (await self.call("GET", f"/sandbox/bots/{TOKEN}"))["bot"]
+        return Counter(
+            int(u["message"]["chat"]["id"])
+            for u in bot["updates"]
+            if (u.get("message") or {}).get("text") == HELP
+        )
 
     # ------------------------------------------------------------------ faults
     async def faults(self) -> None:
@@ -216,6 +253,9 @@ class Day:
                 spec.update(kind="latency", latency=round(self.rng.uniform(0.3, 2.0), 2), times=3)
             await self.call("POST", "/sandbox/faults", json=spec)
             self.figures.faults += 1
+            if kind == "drop-after" and method == "sendMessage":
+                seq = int((await self.call("GET", "/sandbox/health"))["seq"])
+                self.drop_after_seqs.append(seq)
 
     async def database_killer(self) -> None:
         import asyncpg
@@ -338,24 +378,31 @@ class Day:
                     await self.ask_help(user_id)
 
     async def tap(self, user_id: int, labels: tuple[str, ...]) -> None:
-        """Press the newest inline button of the chat that starts with one of `labels`."""
-        for message in reversed((await self.chat(user_id))["messages"]):
-            if message.get("from") != "bot" or message.get("deleted"):
-                continue
-            markup = message.get("reply_markup") or {}
-            for row in markup.get("inline_keyboard", []):
-                for button in row:
-                    if button.get("callback_data") and button["text"].startswith(labels):
-                        await self.call(
-                            "POST",
-                            f"/sandbox/chats/{user_id}/press",
-                            json={
-                                "message_id": message["message_id"],
-                                "callback_data": button["callback_data"],
-                            },
-                        )
-                        self.figures.taps += 1
-                        return
+        """Press the newest inline button of the chat that starts with the first of `labels`
+        found there: the step that carries an order furthest (Done before a newer nudge's
+        Accept), so that a busy day reaches the stars that confirm and pay."""
+        messages = [
+            m
+            for m in reversed((await self.chat(user_id))["messages"])
+            if m.get("from") == "bot" and not m.get("deleted")
+        ]
+        for label in labels:
+            for message in messages:
+                markup = message.get("reply_markup") or {}
+                for row in markup.get("inline_keyboard", []):
+                    for button in row:
+                        if button.get("callback_data") and button["text"].startswith(label):
+                            await self.call(
+                                "POST",
+                                f"/sandbox/chats/{user_id}/press",
+                                json={
+                                    "message_id": message["message_id"],
+                                    "callback_data": button["callback_data"],
+                                },
+                            )
+                            self.figures.taps += 1
+                            self.tapped[label] += 1
+                            return
 
     async def ask_help(self, user_id: int) -> None:
         """/help, then wait (up to 60 s: kills and faults slow it) for one more /help answer."""
@@ -511,10 +558,12 @@ class Day:
                 figures.problems.append(
                     f"order {order_id}: member {member_id} nudged {count} times"
                 )
-            paid = await session.scalar(
-                select(func.count()).where(Order.status == OrderStatus.CONFIRMED)
+            by_status = await session.execute(
+                select(Order.status, func.count()).group_by(Order.status)
             )
-            self.confirmed = int(paid or 0)
+            for status, count in by_status:
+                self.outcomes[str(getattr(status, "value", status))] = int(count)
+            self.confirmed = self.outcomes.get(str(OrderStatus.CONFIRMED.value), 0)
         await self.check_transcripts()
         await self.check_conversations(sessions)
         self.read_bot_errors()
@@ -538,40 +587,92 @@ class Day:
             for e in events
             if e.get("by") == "user" and e.get("type") in ("message", "callback_query")
         )
-        for user_id in [*self.residents, *self.volunteers]:
-            chat = await self.chat(user_id)
+        chats = {u: await self.chat(u) for u in [*self.residents, *self.volunteers]}
+        self.find_dropped(chats)
+        if self.args.keep:  # to look into a repeat after the day
+            kept = {
+                "kills": self.kill_seqs,
+                "pending_helps": self.pending_helps,
+                "drops_after": self.drop_after_seqs,
+                "chats": chats,
+            }
+            (self.work / "transcript.json").write_text(json.dumps(kept, ensure_ascii=False))
+        for user_id, chat in chats.items():
             answers = self.help_answers(chat)
             figures.lost += max(0, self.help_sent[user_id] - answers)
             self.count_help_answered_again(user_id, chat)
-            seen: Counter[str] = Counter(
-                m["text"]
-                for m in chat["messages"]
-                if m.get("from") == "bot" and TAG in (m.get("text") or "") and not m.get("edited")
-            )
-            for text, n in seen.items():
-                if n > 1:
-                    figures.duplicates += n - 1
-                    self.duplicated.append(f"{n}x to {user_id}: {text[:70]!r}")
+            copies: dict[str, list[dict[str, Any]]] = {}
+            for m in sorted(chat["messages"], key=lambda m: m["seq"]):
+                if m.get("from") == "bot" and TAG in (m.get("text") or "") and not m.get("edited"):
+                    copies.setdefault(m["text"], []).append(m)
+            for text, sent in copies.items():
+                for previous, again in itertools.pairwise(sent):
+                    self.count_again(user_id, text, previous, again)
+
+    def find_dropped(self, chats: dict[int, dict[str, Any]]) -> None:
+        """The bot's messages whose sendMessage answer was dropped after the work: for each
+        such fault, the first message the bot sent after it was set."""
+        sent = sorted(
+            m["seq"] for chat in chats.values() for m in chat["messages"] if m.get("from") == "bot"
+        )
+        self.dropped: set[int] = set()
+        for seq in self.drop_after_seqs:
+            victim = next((s for s in sent if s > seq and s not in self.dropped), None)
+            if victim is not None:
+                self.dropped.add(victim)
+
+    def count_again(
+        self, user_id: int, text: str, previous: dict[str, Any], again: dict[str, Any]
+    ) -> None:
+        """A message sent again: the at-least-once window when its previous copy's answer was
+        dropped after Telegram had sent it (the sender tried again); else a duplicate."""
+        kind = "nudge" if previous.get("reply_markup") else "notice"
+        if previous["seq"] in self.dropped:
+            self.figures.resent += 1
+            self.resent_kinds[kind] += 1
+            return
+        killed = any(previous["seq"] < k < again["seq"] for k in self.kill_seqs)
+        self.figures.duplicates += 1
+        self.duplicated.append(
+            f"{kind} to {user_id}{' (a kill between)' if killed else ''}: {text[:60]!r}"
+        )
 
     def count_help_answered_again(self, user_id: int, chat: dict[str, Any]) -> None:
-        """An answer to /help beyond the /help sent so far is the documented at-least-once
-        window when the bot was killed since the latest /help: that one changed nothing, so
-        it is not recorded as handled and its redelivery is answered again. Without a kill
-        in between it is a real duplicate."""
-        owed = 0
-        latest_help = 0
+        """Answers to /help beyond the /help sent so far. Two are the documented
+        at-least-once window: a /help that a killed bot had answered but not confirmed
+        (read-only, not recorded as handled; the offset stays at the oldest update in
+        flight, so it may be several bot lives old) comes back to the next bot and is
+        answered again; and an answer whose sendMessage was dropped after the work is sent
+        again. So at each kill, the chat's /help still pending in the sandbox, less those
+        not answered yet, may each be answered once more; a dropped answer explains one.
+        Any other is a duplicate."""
+        owed = 0  # /help not answered yet
+        unconfirmed = 0  # /help answered, which the latest kill left to be answered again
+        resend = 0  # answers whose connection was dropped after they were sent
+        kills = sorted(zip(self.kill_seqs, self.pending_helps, strict=True), key=lambda k: k[0])
         for message in sorted(chat["messages"], key=lambda m: m["seq"]):
+            while kills and kills[0][0] < message["seq"]:
+                _seq, pending = kills.pop(0)
+                unconfirmed = max(0, pending[user_id] - owed)
             if message.get("from") == "user" and message.get("text") == HELP:
                 owed += 1
-                latest_help = message["seq"]
             elif message.get("from") == "bot" and message.get("text") == self.help_text:
                 if owed:
                     owed -= 1
-                elif any(latest_help < k < message["seq"] for k in self.kill_seqs):
+                elif resend:
+                    resend -= 1
+                    self.figures.resent += 1
+                    self.resent_kinds["/help answer"] += 1
+                elif unconfirmed:
+                    unconfirmed -= 1
                     self.figures.answered_again += 1
                 else:
                     self.figures.duplicates += 1
-                    self.duplicated.append(f"/help answered twice to {user_id} without a kill")
+                    self.duplicated.append(
+                        f"/help answered twice to {user_id} without a kill (seq {message['seq']})"
+                    )
+                if message["seq"] in self.dropped:
+                    resend += 1
 
     async def check_conversations(self, sessions: Any) -> None:
         """Every stored conversation of the day's people is at a step the bot knows."""
@@ -609,15 +710,21 @@ def print_figures(args: argparse.Namespace, day: Day, elapsed: float) -> None:
         f"(sandbox {f.faults}, database connections {f.db_kills}, redis clients {f.redis_kills})"
     )
     print(f"updates handled    {f.updates} (taps {f.taps}, /help {f.helps})")
+    taps = ", ".join(f"{n} {label}" for label, n in day.tapped.most_common()) or "none"
+    print(f"taps by kind       {taps}")
     print(
         f"orders             {f.orders} placed, {f.cancels} cancelled, "
         f"{getattr(day, 'confirmed', 0)} confirmed and paid"
     )
+    ends = ", ".join(f"{n} {status}" for status, n in sorted(day.outcomes.items())) or "none"
+    print(f"orders at the end  {ends}")
     refused = ", ".join(f"{n} {name}" for name, n in day.refusals.most_common()) or "none"
     print(f"refused or failed  {refused} (the residents' own calls, retried)")
+    print(f"duplicates         {f.duplicates}")
     print(
-        f"duplicates         {f.duplicates} (+ {f.answered_again} /help answered again after "
-        "a kill: read-only, not recorded as handled, the at-least-once window)"
+        f"at-least-once      {f.answered_again} /help answered again after a kill (read-only, "
+        f"not recorded as handled); {f.resent} sent again after a dropped connection after "
+        f"the work ({', '.join(f'{n} {k}' for k, n in day.resent_kinds.items()) or 'none'})"
     )
     for sample in day.duplicated[:5]:
         print(f"  = {sample}")
@@ -654,7 +761,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--residents", type=int, default=4)
     p.add_argument("--volunteers", type=int, default=6)
-    p.add_argument("--keep", action="store_true", help="keep the logs")
+    p.add_argument("--keep", action="store_true", help="keep the logs and the transcript")
     return p
 
 
