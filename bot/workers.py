@@ -5,8 +5,9 @@ listening on the same port with SO_REUSEPORT, so the kernel spreads the Bot API'
 connections over them. They share PostgreSQL (the records of handled updates, the
 conversation state, the outbox whose rows a conditional update claims for one sender, one
 scheduler leader: `bot.leader`) and Redis (the per-chat lock, so one chat's updates are
-handled one at a time whichever worker gets them). A worker that dies is started again; its updates in flight are not
-answered, so the Bot API delivers them again, to whichever worker.
+handled one at a time whichever worker gets them). A worker that dies is started again;
+its updates in flight are not answered, so the Bot API delivers them again, to whichever
+worker.
 """
 
 from __future__ import annotations
