@@ -83,8 +83,9 @@ async def test_a_member_reads_pages_and_exports_the_passbook(
     again = await p.wait_reply()
     assert t(lang, "Page {number}").format(number=1) in again["text"]
 
-    await p.tap_inline(t(lang, "📄 PDF"))
-    document = await p.wait_reply(timeout=60)  # its fonts are cut to the text first
+    # The tap is answered with the PDF, after its fonts are cut to the text: seconds when busy.
+    await p.tap_inline(t(lang, "📄 PDF"), timeout=60)
+    document = await p.wait_reply(timeout=60)
     assert document["document"]["file_name"].endswith(".pdf")
     text = pdf_text(await client.download(document["document"]["file_id"]))
     assert t(lang, "Time bank passbook") in text
