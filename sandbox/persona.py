@@ -168,7 +168,7 @@ class Persona:
         return self._acted(await self.client.send_text(self.id, button["text"], bot=self.bot))
 
     async def tap_inline(
-        self, label: str, *, message_id: int | None = None, timeout: float = 5.0  # noqa: ASYNC109
+        self, label: str, *, message_id: int | None = None, timeout: float = 15.0  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """Press the inline button ``label`` in the latest message that has it and return the
         bot's callback answer (``text``, ``show_alert``, ``url``). URL buttons return
@@ -178,7 +178,7 @@ class Persona:
         return await self._press(message, button, timeout)
 
     async def tap_inline_at(
-        self, row: int, column: int, *, timeout: float = 5.0  # noqa: ASYNC109
+        self, row: int, column: int, *, timeout: float = 15.0  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """Press the inline button at (``row``, ``column``) of the latest message, counted
         from 0, as a person taps a square of a grid whose squares look alike."""
@@ -190,7 +190,7 @@ class Persona:
         return await self._press(message, rows[row][column], timeout)
 
     async def forge_tap(
-        self, callback_data: str, *, timeout: float = 5.0  # noqa: ASYNC109
+        self, callback_data: str, *, timeout: float = 15.0  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """Send ``callback_data`` no button carries, as a tampering client would, on the bot's
         latest message; returns the bot's callback answer."""
@@ -249,7 +249,7 @@ class Persona:
 
     # ------------------------------------------------------------------ waiting
     async def wait_reply(
-        self, timeout: float = 5.0, *, quiet: float | None = None  # noqa: ASYNC109
+        self, timeout: float = 15.0, *, quiet: float | None = None  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """Wait until the bot has sent or edited a message since the last action and then has
         gone quiet for ``quiet`` seconds; returns the last such message."""
@@ -289,7 +289,7 @@ class Persona:
         return await self.wait_reply(timeout=max(deadline - loop.time(), self.quiet))
 
     async def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0  # noqa: ASYNC109
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """Wait for an event (of any kind) that satisfies ``predicate``; returns it."""
         loop = asyncio.get_running_loop()

@@ -34,7 +34,7 @@ def d(lang: str, minutes: int) -> str:
         return duration_text(minutes)
 
 
-async def until(persona, part: str, timeout: float = 8.0) -> str:  # noqa: ASYNC109
+async def until(persona, part: str, timeout: float = 15.0) -> str:  # noqa: ASYNC109
     """Wait until one of the bot's messages to the persona (as last edited) contains `part`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
