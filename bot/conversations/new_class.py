@@ -18,7 +18,7 @@ from babel.dates import format_skeleton
 from bot.kit import keyboards, labels
 from bot.kit.formatters import duration_text, language
 from bot.kit.screens import Screen
-from bot.kit.steps import Steps, Turn
+from bot.kit.steps import Steps, Turn, typed_line
 from bot.kit.times import moment_text
 from core.models import Branch, Member
 from core.rewards import classes
@@ -158,14 +158,9 @@ steps = Steps(
 router = steps.router
 
 
-def _text(message: Message, limit: int) -> str | None:
-    text = " ".join((message.text or "").split())
-    return text if text and len(text) <= limit and not text.startswith("/") else None
-
-
 @router.message(NewClass.title, F.text)
 async def on_title(message: Message, turn: Turn, member: Member) -> None:
-    title = _text(message, 100)
+    title = typed_line(message, 100)
     if title is None:
         await turn.reask(hint=str(KEEP_IT_SHORT))
         return
@@ -183,7 +178,7 @@ async def on_no_description(message: Message, turn: Turn) -> None:
 
 @router.message(NewClass.description, F.text)
 async def on_description(message: Message, turn: Turn) -> None:
-    text = _text(message, 1000)
+    text = typed_line(message, 1000)
     if text is None:
         await turn.reask(hint=_("Please keep it under 1,000 letters."))
         return
@@ -241,7 +236,7 @@ async def on_no_age(message: Message, turn: Turn) -> None:
 
 @router.message(NewClass.age, F.text)
 async def on_age(message: Message, turn: Turn) -> None:
-    text = _text(message, 100)
+    text = typed_line(message, 100)
     if text is None:
         await turn.reask(hint=str(KEEP_IT_SHORT))
         return
@@ -251,7 +246,7 @@ async def on_age(message: Message, turn: Turn) -> None:
 
 @router.message(NewClass.place, F.text)
 async def on_place(message: Message, turn: Turn) -> None:
-    text = _text(message, 300)
+    text = typed_line(message, 300)
     if text is None:
         await turn.reask(hint=_("Please keep it under 300 letters."))
         return

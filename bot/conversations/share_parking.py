@@ -18,7 +18,7 @@ from babel.dates import format_skeleton
 from bot.kit import keyboards, labels
 from bot.kit.formatters import language
 from bot.kit.screens import Screen
-from bot.kit.steps import Steps, Turn
+from bot.kit.steps import Steps, Turn, typed_line
 from bot.kit.times import span_text
 from core.models import Branch, Member
 from core.rewards import parking
@@ -131,14 +131,9 @@ steps = Steps(
 router = steps.router
 
 
-def _text(message: Message, limit: int) -> str | None:
-    text = " ".join((message.text or "").split())
-    return text if 2 <= len(text) <= limit and not text.startswith("/") else None
-
-
 @router.message(ShareParking.address, F.text)
 async def on_address(message: Message, turn: Turn) -> None:
-    text = _text(message, 300)
+    text = typed_line(message, 300, shortest=2)
     if text is None:
         await turn.reask(hint=str(KEEP_IT_SHORT))
         return
@@ -154,7 +149,7 @@ async def on_no_notes(message: Message, turn: Turn) -> None:
 
 @router.message(ShareParking.notes, F.text)
 async def on_notes(message: Message, turn: Turn) -> None:
-    text = _text(message, 300)
+    text = typed_line(message, 300, shortest=2)
     if text is None:
         await turn.reask(hint=str(KEEP_IT_SHORT))
         return

@@ -249,3 +249,10 @@ class TurnMiddleware(BaseMiddleware):
                 assert self.refused is not None
                 await self.refused(turn, error)
             return None
+
+
+def typed_line(message: Message, limit: int, *, shortest: int = 1) -> str | None:
+    """The message's text on one line (runs of spaces and line breaks made one space), or
+    None when it is shorter than `shortest`, longer than `limit` or a command."""
+    text = " ".join((message.text or "").split())
+    return text if shortest <= len(text) <= limit and not text.startswith("/") else None
