@@ -140,6 +140,17 @@ async def nudge_rows(sessions, persona: Persona) -> list[OutboxMessage]:
         )
 
 
+async def settled_nudge_rows(sessions, persona: Persona) -> list[OutboxMessage]:
+    """The nudge rows once none is mid-send: a member sees a message before its sender has
+    recorded it as sent."""
+
+    async def settled() -> list[OutboxMessage] | None:
+        rows = await nudge_rows(sessions, persona)
+        return rows if all(r.status != OutboxStatus.SENDING for r in rows) else None
+
+    return await eventually(settled)
+
+
 async def set_paused(sessions, persona: Persona, paused: bool) -> None:
     vid = await member_id(sessions, persona)
     async with transaction(sessions, write=True) as s:
@@ -183,7 +194,8 @@ async def test_flood_control_pauses_every_send_and_the_nudge_goes_once(
         await v.sync()
         assert len(nudges_to(v)) == 1
     # Flood control is not a failed attempt: it never makes the sender give a message up.
-    [tom_row], [ann_row] = await nudge_rows(sessions, tom), await nudge_rows(sessions, ann)
+    [tom_row] = await settled_nudge_rows(sessions, tom)
+    [ann_row] = await settled_nudge_rows(sessions, ann)
     assert (tom_row.status, tom_row.attempts, tom_row.error) == (OutboxStatus.SENT, 1, "429")
     assert (ann_row.status, ann_row.attempts, ann_row.error) == (OutboxStatus.SENT, 1, "")
 
@@ -213,7 +225,7 @@ async def test_a_message_waiting_its_turn_goes_right_after_a_restart(
     assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
     await running_bot.restart()
     await until(ann, t(LANG, NUDGE), timeout=8)
-    [row] = await nudge_rows(sessions, ann)
+    [row] = await settled_nudge_rows(sessions, ann)
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
     await tom.sync()
     assert nudges_to(tom) == []
@@ -232,7 +244,7 @@ async def test_server_errors_and_dropped_connections_are_retried(
     await client.add_fault("sendMessage", **fault)
     assert (await sweep(sessions, utcnow())).nudged == 1
     await until(tom, t(LANG, NUDGE), timeout=15)
-    [row] = await nudge_rows(sessions, tom)
+    [row] = await settled_nudge_rows(sessions, tom)
     assert row.status == OutboxStatus.SENT and row.attempts == fault.get("times", 1) + 1
     await asyncio.sleep(0.5)
     await tom.sync()
@@ -290,7 +302,7 @@ async def test_a_member_who_blocks_and_unblocks_the_bot(person, sessions, client
     await eventually(unblocked)
     assert (await sweep(sessions, now + timedelta(minutes=11))).nudged == 1
     await until(tom, t(LANG, NUDGE))
-    [row] = await nudge_rows(sessions, tom)
+    [row] = await settled_nudge_rows(sessions, tom)
     assert row.status == OutboxStatus.SENT
 
 
@@ -316,8 +328,15 @@ async def test_a_gift_receipt_goes_through_the_outbox_once_despite_flood_control
     await asyncio.sleep(0.5)
     await father.sync()
     assert len([m for m in father.bot_messages() if "🎁 Lily" in (m["text"] or "")]) == 1
-    async with sessions() as s:
-        [row] = await s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "gift_received"))
+
+    async def receipt_recorded() -> OutboxMessage | None:
+        async with sessions() as s:
+            [row] = await s.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "gift_received")
+            )
+        return row if row.status != OutboxStatus.SENDING else None
+
+    row = await eventually(receipt_recorded)
     assert row.status == OutboxStatus.SENT and row.error == "429"
 
 

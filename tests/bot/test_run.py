@@ -103,7 +103,7 @@ class BotProcess:
         async for line in self.process.stderr:
             self.lines.append(line.decode(errors="replace"))
 
-    async def wait_for_line(self, text: str, count: int = 1, timeout: float = 60) -> None:  # noqa: ASYNC109
+    async def wait_for_line(self, text: str, count: int = 1, timeout: float = 180) -> None:  # noqa: ASYNC109
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while sum(text in line for line in self.lines) < count:
