@@ -108,7 +108,7 @@ def create_bot(settings: Settings) -> Bot:
     session.middleware(DeferringMiddleware())
     session.middleware(RetryMiddleware())
     session.middleware(FitMiddleware())
-    session.middleware(PaceMiddleware(Pace()))
+    session.middleware(PaceMiddleware(Pace(settings.send_rate)))
     return Bot(
         settings.token,
         session=session,

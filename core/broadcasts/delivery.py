@@ -50,7 +50,7 @@ def sending_rate(settings: Settings) -> float:
     paid broadcasts' own rate when `allow_paid_broadcast` is on."""
     if settings.allow_paid_broadcast:
         return settings.paid_broadcast_rate
-    return settings.broadcast_rate
+    return settings.send_rate
 
 
 def _insert(session: AsyncSession):
