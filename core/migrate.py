@@ -30,15 +30,20 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """The same upgrade from inside a running event loop, over an engine already open."""
+    """The same upgrade from inside a running event loop, over an engine already open.
+
+    The connection goes to the migrations outside a transaction: they open and commit their
+    own (on SQLite, foreign keys go off before it begins; see migrations/env.py).
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
 
         def run(sync_connection: object) -> None:
             config.attributes["connection"] = sync_connection
             command.upgrade(config, revision)
 
         await connection.run_sync(run)
+        await connection.commit()
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

@@ -99,3 +99,55 @@ def test_0005_gives_existing_branches_the_policy_and_residents_the_overdraft(tmp
 
         migrate.downgrade(url, "0004")
         assert [tuple(row) for row in asyncio.run(_sql(url, limits))] == [(1, 0), (2, 0)]
+
+
+def test_upgrade_keeps_members_and_the_rows_that_point_at_them(tmp_path) -> None:
+    """Batch migrations rebuild `members` on SQLite (copy, drop, rename): with the rows that
+    reference it in place, the drop fails unless foreign keys are off while it runs."""
+    now = "'2026-11-20 08:00:00+00:00'"
+    for url in fresh_database(tmp_path):
+        migrate.upgrade(url, "0004")
+        asyncio.run(
+            _sql(
+                url,
+                "INSERT INTO branches (id, code, names, time_zone, default_language, created_at)"
+                f" VALUES (1, 'old', '{{}}', 'UTC', 'en', {now})",
+                "INSERT INTO categories (id, code, names, emoji, sort_order)"
+                " VALUES (1, 'shop', '{}', 'x', 1)",
+                "INSERT INTO members (id, name, branch_id, is_resident, is_volunteer,"
+                " is_coordinator, verified, sponsored, created_at) VALUES"
+                f" (1, 'R', 1, TRUE, FALSE, FALSE, FALSE, FALSE, {now}),"
+                f" (2, 'V', 1, FALSE, TRUE, FALSE, TRUE, FALSE, {now})",
+                "INSERT INTO identities (id, platform, external_id, member_id, created_at)"
+                f" VALUES (1, 'telegram', '101', 1, {now}), (2, 'telegram', '102', 2, {now})",
+                "INSERT INTO family_links (id, member_id, relative_id, status, created_at)"
+                f" VALUES (1, 1, 2, 'confirmed', {now})",
+                "INSERT INTO orders (id, branch_id, requester_id, beneficiary_id, category_id,"
+                " description, estimated_minutes, volunteer_id, status, idempotency_key,"
+                f" created_at, updated_at) VALUES (1, 1, 1, 1, 1, 'milk', 30, 2, 'assigned',"
+                f" 'k1', {now}, {now})",
+                "INSERT INTO order_events (id, order_id, to_status, actor_id, note, at)"
+                f" VALUES (1, 1, 'assigned', 2, '', {now})",
+            )
+        )
+        migrate.upgrade(url)
+        rows = {
+            "members": "SELECT id, name FROM members ORDER BY id",
+            "identities": "SELECT member_id, external_id FROM identities ORDER BY id",
+            "family_links": "SELECT member_id, relative_id FROM family_links",
+            "orders": "SELECT requester_id, volunteer_id FROM orders",
+            "order_events": "SELECT order_id, actor_id FROM order_events",
+        }
+        found = {
+            name: [tuple(r) for r in asyncio.run(_sql(url, sql))] for name, sql in rows.items()
+        }
+        assert found == {
+            "members": [(1, "R"), (2, "V")],
+            "identities": [(1, "101"), (2, "102")],
+            "family_links": [(1, 2)],
+            "orders": [(1, 2)],
+            "order_events": [(1, 2)],
+        }
+        if url.startswith("sqlite"):
+            assert asyncio.run(_sql(url, "PRAGMA foreign_key_check")) == []
+            assert [tuple(r) for r in asyncio.run(_sql(url, "PRAGMA foreign_keys"))] == [(1,)]
