@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 
@@ -24,8 +25,47 @@ def _database_label(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def ready_database(settings: Settings) -> None:
-    """Check the database answers, then bring its schema to head."""
+def ready_database(settings: Settings, *, wait: bool = False) -> None:
+    """Check the database answers, then bring its schema to head.
+
+    With `wait` (`timebank run`, which a service manager may start before its database), a
+    connection refused or lost, even midway through the migrations, is tried again the way
+    the bot waits for the Bot API: one log line per failed attempt, then a longer wait. Any
+    other failure (a wrong password, a migration the database rejects) stops with one line.
+    """
+    import time
+
+    from core.db import is_connection_error
+    from core.logs import log_event
+
+    delay = attempt = 0
+    while True:
+        attempt += 1
+        try:
+            _check_and_upgrade(settings)
+            return
+        except Exception as exc:
+            if not wait or not is_connection_error(exc):
+                raise _database_exit(settings, exc) from None
+            from bot.runner import FIRST_DELAY, MAX_DELAY
+
+            delay = min(delay * 2, MAX_DELAY) if delay else FIRST_DELAY
+            log_event(
+                logging.getLogger("timebank.cli"),
+                "database unreachable, retrying",
+                logging.WARNING,
+                attempt=attempt,
+                delay=delay,
+                reason=_reason(exc)[:200],
+            )
+        time.sleep(delay)
+
+
+class _MigrationFailed(Exception):
+    """The database answered but its migrations failed."""
+
+
+def _check_and_upgrade(settings: Settings) -> None:
     from core import migrate
     from core.db import check_connection, create_engine
 
@@ -36,14 +76,27 @@ def ready_database(settings: Settings) -> None:
         finally:
             await engine.dispose()
 
+    asyncio.run(check())
     try:
-        asyncio.run(check())
+        migrate.upgrade(settings.database_url)
     except Exception as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise Exit(
-            f"cannot reach the database {_database_label(settings.database_url)}: {reason}"
-        ) from None
-    migrate.upgrade(settings.database_url)
+        raise _MigrationFailed() from exc
+
+
+def _reason(exc: BaseException) -> str:
+    cause = exc.__cause__ if isinstance(exc, _MigrationFailed) else exc
+    assert cause is not None
+    text = str(getattr(cause, "orig", None) or cause).strip() or type(cause).__name__
+    return text.splitlines()[0]
+
+
+def _database_exit(settings: Settings, exc: Exception) -> Exit:
+    from core.db import is_connection_error
+
+    label = _database_label(settings.database_url)
+    if isinstance(exc, _MigrationFailed) and not is_connection_error(exc):
+        return Exit(f"the migrations of the database {label} failed: {_reason(exc)}")
+    return Exit(f"cannot reach the database {label}: {_reason(exc)}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -70,11 +123,12 @@ def cmd_run(args: argparse.Namespace) -> None:
                 "several workers need PostgreSQL (TIMEBANK_DATABASE_URL) and Redis "
                 "(TIMEBANK_REDIS_URL), which they share"
             )
-    ready_database(settings)
-    from bot import runner
     from core.logs import setup_logging
 
     setup_logging(settings.log_level)
+    ready_database(settings, wait=True)
+    from bot import runner
+
     if args.workers > 1:
         from bot.workers import run_workers
 

@@ -287,6 +287,27 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+_CONNECTION_STATES = ("57P01", "57P02", "57P03")  # admin/crash shutdown, cannot connect now
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc`, or what caused it, is the database's connection failing (refused,
+    reset, closed midway, the server shutting down or starting up) rather than a statement
+    the database rejected."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return True
+        if isinstance(seen, DBAPIError):
+            code = getattr(seen.orig, "sqlstate", None) or getattr(seen.orig, "pgcode", None)
+            if seen.connection_invalidated or str(code or "").startswith("08"):
+                return True
+            if code in _CONNECTION_STATES:
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 async def with_retries(
     work: Callable[[], Awaitable[T]], *, attempts: int = 8, base_delay: float = 0.005
 ) -> T:

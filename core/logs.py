@@ -68,7 +68,7 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiosqlite", "asyncio", "sqlalchemy.engine", "aiohttp.access"):
+    for noisy in ("aiosqlite", "asyncio", "sqlalchemy.engine", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -102,3 +103,16 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+def broken_upgrade(path: Path) -> str:
+    """A SQLite database at revision 0004 whose identity points at no member: the
+    upgrade's foreign key check refuses it."""
+    url = async_database_url(f"sqlite:///{path}")
+    migrate.upgrade(url, "0004")
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO identities (id, platform, external_id, member_id, created_at)"
+            " VALUES (1, 'telegram', '1', 99, '2026-11-20 08:00:00')"
+        )
+    return url

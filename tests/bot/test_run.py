@@ -10,7 +10,9 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runner import serve
@@ -19,6 +21,7 @@ from core.db import session_factory, transaction
 from sandbox.client import SandboxClient
 from sandbox.server import SandboxServer
 from tests.bot.conftest import TOKEN
+from tests.conftest import broken_upgrade
 
 
 def _free_port() -> int:
@@ -209,3 +212,62 @@ async def test_run_with_a_token_the_bot_api_refuses_says_so_in_one_line(
     assert await bot.stop(sig=None, within=120) == 2
     assert bot.lines[-1].startswith("timebank: the Bot API at ") and "refused" in bot.lines[-1]
     assert not any("Traceback" in line for line in bot.lines)
+
+
+@contextlib.asynccontextmanager
+async def _forwarding(port: int, to_host: str, to_port: int) -> AsyncIterator[None]:
+    """A TCP relay on `port` to the database: it comes up when the test says so."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(to_host, to_port)
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+    server = await asyncio.start_server(relay, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
+
+
+async def test_run_waits_for_a_database_that_does_not_answer_yet(
+    sandbox, database_url, engine, seeded
+) -> None:
+    """Started before its database (PostgreSQL on a port nothing listens on yet), the bot
+    logs one line per attempt, without a traceback, and starts once the database answers."""
+    real = make_url(database_url)
+    if real.get_backend_name() != "postgresql":
+        pytest.skip("waits for a database server: run with TIMEBANK_DATABASE_URL=postgresql://")
+    port = _free_port()
+    url = real.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    bot = await BotProcess(_env(url, sandbox.base_url)).start()
+    try:
+        await bot.wait_for_line("database unreachable, retrying", count=2)
+        async with _forwarding(port, real.host or "127.0.0.1", real.port or 5432):
+            await bot.wait_for_line('"bot started"')
+            async with SandboxClient(sandbox.base_url) as control:
+                ann = await control.user("Ann", language_code="en")
+                await ann.command("/help")
+                assert "/mydata" in (await ann.wait_reply(timeout=30))["text"]
+            assert await bot.stop() == 0
+    finally:
+        await bot.stop()
+    assert not any("Traceback" in line for line in bot.lines)
+
+
+async def test_run_with_a_migration_that_fails_says_so_in_one_line(tmp_path) -> None:
+    """Not a connection error: no retry, one line, exit code 2."""
+    url = await asyncio.to_thread(broken_upgrade, tmp_path / "broken.db")
+    bot = await BotProcess(_env(url, "http://127.0.0.1:9")).start()
+    assert await bot.stop(sig=None, within=120) == 2
+    assert bot.lines[-1].startswith("timebank: the migrations of the database"), bot.lines
+    assert not any("Traceback" in line or "retrying" in line for line in bot.lines)

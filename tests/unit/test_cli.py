@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.conftest import broken_upgrade
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,6 @@ def test_help_lists_the_commands(capsys) -> None:
         ({"TIMEBANK_TELEGRAM_API_URL": "not a url"}, "TIMEBANK_TELEGRAM_API_URL"),
         ({"TIMEBANK_DEFAULT_LANGUAGE": "fr"}, "TIMEBANK_DEFAULT_LANGUAGE"),
         ({"TIMEBANK_DATABASE_URL": "mysql://x/y"}, "SQLite or PostgreSQL"),
-        (
-            {
-                "TIMEBANK_TELEGRAM_TOKEN": "1:x",
-                "TIMEBANK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-            },
-            "cannot reach the database",
-        ),
     ],
 )
 def test_bad_configuration_is_one_line_and_exit_2(
@@ -99,6 +93,28 @@ def test_bad_configuration_is_one_line_and_exit_2(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_without_a_database_is_one_line_and_exit_2(
+    timebank, clean_env, tmp_path
+) -> None:
+    """`db upgrade` stops at once; `run` waits for the database (tests/bot/test_run.py)."""
+    env = {**clean_env, "TIMEBANK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = timebank("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the database" in lines[0], result.stderr
+
+
+def test_a_failing_migration_is_one_line_and_exit_2(timebank, clean_env, tmp_path) -> None:
+    url = broken_upgrade(tmp_path / "broken.db")
+    result = timebank(
+        "db", "upgrade", env={**clean_env, "TIMEBANK_DATABASE_URL": url}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "the migrations of the database" in lines[0] and "nothing was changed" in lines[0]
 
 
 def test_db_upgrade_creates_every_table(timebank, clean_env, tmp_path) -> None:
