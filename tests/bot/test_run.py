@@ -8,20 +8,22 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runner import serve
+from core import migrate
 from core.config import load_settings
-from core.db import session_factory, transaction
+from core.db import create_engine, session_factory, transaction
 from sandbox.client import SandboxClient
 from sandbox.server import SandboxServer
 from tests.bot.conftest import TOKEN
-from tests.conftest import broken_upgrade
+from tests.conftest import broken_upgrade, fresh_database
 
 
 def _free_port() -> int:
@@ -271,3 +273,55 @@ async def test_run_with_a_migration_that_fails_says_so_in_one_line(tmp_path) -> 
     assert await bot.stop(sig=None, within=120) == 2
     assert bot.lines[-1].startswith("timebank: the migrations of the database"), bot.lines
     assert not any("Traceback" in line or "retrying" in line for line in bot.lines)
+
+
+@pytest.fixture
+def database_at_0004(tmp_path, database_url) -> Iterator[str]:
+    """A PostgreSQL database of its own, at revision 0004: `timebank run` has to migrate."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("a server connection to kill: run with TIMEBANK_DATABASE_URL=postgresql://")
+    for url in fresh_database(tmp_path):
+        migrate.upgrade(url, "0004")
+        yield url
+
+
+async def _backend_waiting_for_a_lock(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        while True:
+            pid = await connection.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+            )
+            if pid is not None:
+                return pid
+            await connection.rollback()
+            await asyncio.sleep(0.05)
+
+
+async def test_run_retries_a_start_up_migration_whose_connection_is_killed(
+    sandbox, database_at_0004
+) -> None:
+    """The migration waits for a lock the test holds; its connection is killed there; the
+    bot logs one retry line, then migrates to head and starts, with no traceback."""
+    engine = create_engine(database_at_0004)
+    bot = BotProcess(_env(database_at_0004, sandbox.base_url))
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+            await bot.start()
+            pid = await asyncio.wait_for(_backend_waiting_for_a_lock(engine), timeout=120)
+            async with engine.connect() as admin:
+                await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await bot.wait_for_line("database unreachable, retrying")
+            await holder.rollback()
+        await bot.wait_for_line('"bot started"')
+        async with engine.connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version == ScriptDirectory.from_config(migrate.alembic_config("")).get_current_head()
+    finally:
+        if bot.process is not None:
+            assert await bot.stop() == 0
+        await engine.dispose()
+    assert not any("Traceback" in line for line in bot.lines)
