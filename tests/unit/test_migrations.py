@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import core.tables  # noqa: F401
@@ -151,3 +151,15 @@ def test_upgrade_keeps_members_and_the_rows_that_point_at_them(tmp_path) -> None
         if url.startswith("sqlite"):
             assert asyncio.run(_sql(url, "PRAGMA foreign_key_check")) == []
             assert [tuple(r) for r in asyncio.run(_sql(url, "PRAGMA foreign_keys"))] == [(1,)]
+
+
+async def test_upgrade_engine_gives_back_its_connection_with_foreign_keys_on(tmp_path) -> None:
+    """The migrations turn SQLite's foreign keys off on the engine's own pooled connection;
+    the app's next transaction on it must have them on again."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'pooled.db'}", pool_size=1)
+    try:
+        await migrate.upgrade_engine(engine)
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
+    finally:
+        await engine.dispose()
