@@ -10,9 +10,10 @@ Ranked by distance (in 500 m bands), then fairness (fewer orders in the last 30 
 first), then whether they speak the beneficiary's language, then rating.
 
 `eligible` asks the database once: a single statement on a real spatial index of the
-volunteers' homes (SQLite's R*Tree `volunteer_homes`, kept in step by triggers; on
-PostgreSQL a GiST index on `ll_to_earth(latitude, longitude)` from the `cube` and
-`earthdistance` extensions; both made by migration 0006). Its first part picks the reach:
+volunteers' homes (SQLite's R*Tree `volunteer_homes_by_skill` of migration 0017, a point
+per skill of each home, kept in step by triggers, so one search filters by skill and box;
+on PostgreSQL a GiST index on `ll_to_earth(latitude, longitude)` from the `cube` and
+`earthdistance` extensions of migration 0006). Its first part picks the reach:
 the smallest of 1, 2, 4 km that holds `limit` eligible volunteers, else the widest
 distance a volunteer may choose; since every reach is a whole number of bands, the best
 `limit` of those within it are the best overall. Its second part ranks everyone eligible
@@ -366,11 +367,14 @@ async def _judge(
     return candidates
 
 
-# SQLite's R*Tree of the volunteers' homes, one point per profile with a place on the map
-# (migration 0006; triggers on `volunteer_profiles` fill it).
+# SQLite's R*Tree of the volunteers' homes, one point per skill of each profile with a place
+# on the map, its id `member_id * 64 + skill` (migration 0017; triggers on
+# `volunteer_profiles` fill it).
 HOMES = table(
-    "volunteer_homes",
-    column("member_id"),
+    "volunteer_homes_by_skill",
+    column("id"),
+    column("min_skill"),
+    column("max_skill"),
     column("min_lat"),
     column("max_lat"),
     column("min_lon"),
@@ -474,7 +478,10 @@ class EligibleQuery:
             # every profile first.
             dlat = radius * _value("lat_per_m")
             dlon = radius * _value("lon_per_m")
-            homes = select(HOMES.c.member_id).where(
+            skill = _value("skill_number", Integer)
+            homes = select(HOMES.c.id.op(">>")(6)).where(
+                HOMES.c.min_skill <= skill,
+                HOMES.c.max_skill >= skill,
                 HOMES.c.min_lat <= _value("latitude") + dlat,
                 HOMES.c.max_lat >= _value("latitude") - dlat,
                 HOMES.c.min_lon <= _value("longitude") + dlon,
@@ -566,6 +573,7 @@ def statement_values(need: Need, now: datetime, limit: int) -> dict[str, object]
     values: dict[str, object] = {
         "branch_ids": need.branch_ids,
         "skill": skill_bit(need.category_id),
+        "skill_number": need.category_id,
         "slot": slot_bit(local_at.weekday(), part_of(local_at.hour)),
         "minute": local_now.hour * 60 + local_now.minute,
         "excluded": list(need.excluded),
