@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bench import databases
 from core import matching
-from core.db import create_engine, session_factory, transaction
+from core.db import create_engine, prepare, session_factory, transaction
 from core.demo import seed_demo
 from core.matching import Candidate, Need
 from core.members import COARSE_DECIMALS
@@ -468,23 +468,38 @@ def _differences(asks: list[Ask], name: str, fast: Timings, brute: Timings) -> l
 
 async def _plan(engine: AsyncEngine, ask: Ask, limit: int) -> list[str]:
     """The plan the database makes for the one statement of `ask`, its values bound as the
-    app binds them (PostgreSQL: EXPLAIN ANALYZE; SQLite: EXPLAIN QUERY PLAN)."""
+    app binds them. SQLite: EXPLAIN QUERY PLAN. PostgreSQL: EXPLAIN ANALYZE of its generic
+    plan, the one a pooled connection settles on after five calls of the statement (asyncpg
+    prepares every statement; `plan_cache_mode` auto)."""
     need = ask.need
     statement = matching.eligible_statement(
         engine.dialect.name, need.language is not None, need.order_id is not None
     )
-    compiled = statement.compile(dialect=engine.dialect)
     values = matching.statement_values(need, ask.now, limit)
-    if engine.dialect.name == "sqlite":  # as `UTCDateTime` stores it
-        values["since"] = values["since"].replace(tzinfo=None)
-    expanded = compiled.construct_expanded_state(values)
-    sqlite = engine.dialect.name == "sqlite"
-    explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE) "
     async with engine.connect() as connection:
-        rows = await connection.exec_driver_sql(
-            explain + expanded.statement, tuple(expanded.positional_parameters or ())
-        )
-        return [f"    {(row[3] if sqlite else row[0])[:150]}" for row in rows]
+        if engine.dialect.name == "sqlite":
+            prepared = prepare(engine.dialect, statement)
+            rows = await connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + prepared.sql, prepared.values(values)
+            )
+            return [f"    {row[3]}" for row in rows]
+        compiled = statement.compile(dialect=engine.dialect)
+        bound = compiled.construct_params(values)
+        positional = tuple(bound[name] for name in compiled.positiontup or ())
+        await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        await connection.exec_driver_sql("PREPARE eligible AS " + compiled.string)
+        arguments = ", ".join(map(_literal, positional))
+        rows = await connection.exec_driver_sql(f"EXPLAIN (ANALYZE) EXECUTE eligible({arguments})")
+        return [f"    {row[0][:150]}" for row in rows]
+
+
+def _literal(value: object) -> str:
+    """A bound value as PostgreSQL's literal (EXECUTE takes no parameters)."""
+    if isinstance(value, list):
+        return f"ARRAY[{', '.join(map(_literal, value))}]::integer[]"
+    if isinstance(value, str | datetime):
+        return "'" + str(value).replace("'", "''") + "'"
+    return repr(value)
 
 
 async def bench_database(url: str, world_cache: dict, args: argparse.Namespace) -> list[str]:

@@ -19,6 +19,10 @@ distance a volunteer may choose; since every reach is a whole number of bands, t
 `limit` of those within it are the best overall. Its second part ranks everyone eligible
 within the reach. The distance is the haversine of `distance_m`, written with the same
 operations in the same order so both databases compute the same floating-point value.
+Every value of the need is a bound parameter (lists too), so each kind of need (with or
+without a language, an order) is one statement text, compiled once: on SQLite it goes to
+the driver in one call (`core.db.prepare`, `in_sqlite_thread`); on PostgreSQL asyncpg
+prepares it once per connection and the server settles on a generic plan.
 
 `eligible_brute_force` is the oracle: the same filters and ranking in Python over a scan of
 the whole branch. The grid of 0.01° cells (`cell_ranges`) remains the coordinators' wider
@@ -35,12 +39,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     BindParameter,
     Float,
     Integer,
     String,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -54,12 +60,13 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement, Select
 
-from core.db import UTCDateTime
+from core.db import UTCDateTime, in_sqlite_thread, prepare
 from core.models import (
     BlockedMember,
     Branch,
@@ -396,6 +403,12 @@ def _value(name: str, type_: type[Float] | type[Integer] = Float) -> BindParamet
     return bindparam(name, type_=type_)
 
 
+def _status_in(statuses: Sequence[OrderStatus]) -> ColumnElement[bool]:
+    """An order's status is one of these, written into the statement (not a list expanded
+    when it runs, which `core.db.prepare` refuses)."""
+    return Order.status.in_([literal(status.value) for status in statuses])
+
+
 def _sql_distance(sqlite: bool) -> ColumnElement[float]:
     """`distance_m` from the need's place to each home, as SQL: the same floating-point
     operations in the same order (libm's sin, cos, asin, sqrt and pow on both databases),
@@ -437,7 +450,7 @@ class EligibleQuery:
         )
         busy = (
             select(func.count())
-            .where(Order.volunteer_id == profile.member_id, Order.status.in_(BUSY_STATUSES))
+            .where(Order.volunteer_id == profile.member_id, _status_in(BUSY_STATUSES))
             .scalar_subquery()
         )
         query = (
@@ -445,7 +458,7 @@ class EligibleQuery:
             .select_from(profile)
             .join(Member, Member.id == profile.member_id)
             .where(
-                of_branches(bindparam("branch_ids", expanding=True)),
+                self.of_branches(),
                 profile.paused.is_(False),
                 profile.skills.op("&")(_value("skill", BigInteger)) != 0,
                 profile.availability.op("&")(_value("slot", Integer)) != 0,
@@ -456,7 +469,7 @@ class EligibleQuery:
                 self._near(radius),
                 self.distance < radius,
                 self.distance <= profile.max_distance_m,
-                profile.member_id.not_in(bindparam("excluded", expanding=True)),
+                not_(self.listed(profile.member_id, "excluded")),
                 ~exists().where(BlockedMember.member_id == profile.member_id),
                 busy < profile.max_open,
             )
@@ -470,6 +483,25 @@ class EligibleQuery:
             )
         return query
 
+    def listed(self, value: ColumnElement[int], name: str) -> ColumnElement[bool]:
+        """Whether `value` is in the list of numbers bound as `name`: one parameter whatever
+        the list's length (a JSON array on SQLite, an array on PostgreSQL), so the
+        statement's text stays the same."""
+        if self.sqlite:
+            numbers = func.json_each(bindparam(name, type_=JSON)).table_valued("value")
+            return value.in_(select(numbers.c.value))
+        return value == any_(bindparam(name, type_=ARRAY(Integer)))
+
+    def of_branches(self) -> ColumnElement[bool]:
+        """`of_branches` of the need's branches, bound as `branch_ids`."""
+        return or_(
+            self.listed(VolunteerProfile.branch_id, "branch_ids"),
+            exists().where(
+                Membership.member_id == VolunteerProfile.member_id,
+                self.listed(Membership.branch_id, "branch_ids"),
+            ),
+        )
+
     def _near(self, radius: ColumnElement[int]) -> ColumnElement[bool]:
         """The spatial index's box around the need's place, `radius` metres and some slack."""
         if self.sqlite:
@@ -479,13 +511,17 @@ class EligibleQuery:
             dlat = radius * _value("lat_per_m")
             dlon = radius * _value("lon_per_m")
             skill = _value("skill_number", Integer)
-            homes = select(HOMES.c.id.op(">>")(6)).where(
-                HOMES.c.min_skill <= skill,
-                HOMES.c.max_skill >= skill,
-                HOMES.c.min_lat <= _value("latitude") + dlat,
-                HOMES.c.max_lat >= _value("latitude") - dlat,
-                HOMES.c.min_lon <= _value("longitude") + dlon,
-                HOMES.c.max_lon >= _value("longitude") - dlon,
+            homes = (
+                select(HOMES.c.id.op(">>")(6))
+                .where(
+                    HOMES.c.min_skill <= skill,
+                    HOMES.c.max_skill >= skill,
+                    HOMES.c.min_lat <= _value("latitude") + dlat,
+                    HOMES.c.max_lat >= _value("latitude") - dlat,
+                    HOMES.c.min_lon <= _value("longitude") + dlon,
+                    HOMES.c.max_lon >= _value("longitude") - dlon,
+                )
+                .correlate_except(HOMES)
             )
             return VolunteerProfile.member_id.in_(homes)
         # An angle on our sphere is the same angle on earthdistance's.
@@ -509,30 +545,49 @@ class EligibleQuery:
             listed = cast(spoken, JSONB).has_key(language)
         return or_(listed, Member.language == language)
 
-    def ranked(self) -> Select:
-        """The best `limit` within the reach: the smallest step of `search_radii` that holds
-        `limit` eligible volunteers (counted no further than that), else the widest."""
+    def reach(self) -> ColumnElement[int]:
+        """The radius to rank within: the smallest step of `search_radii` that holds `limit`
+        eligible volunteers (counted no further than that), else the widest.
+
+        The steps are tried in order by a recursive CTE, each counted only if the one before
+        fell short, with a single copy of `within` for all of them (half the statement the
+        databases plan for each call). Its one row is materialized, so the ranking's box
+        search is bound to a value instead of inlining the steps again."""
         limit = _value("limit", Integer)
-        steps = search_radii()
-        enough = [
-            (
-                select(func.count())
-                .select_from(
-                    self.within(literal(step), VolunteerProfile.member_id).limit(limit).subquery()
-                )
-                .scalar_subquery()
-                >= limit,
-                step,
+        radii = search_radii()
+        steps = union_all(
+            *(
+                select(literal(radius).label("radius"), literal(after).label("after"))
+                for radius, after in zip((0, *radii[:-1]), radii, strict=True)
             )
-            for step in steps[:-1]
-        ]
-        reach = select(case(*enough, else_=steps[-1]).label("radius")).cte("reach")
+        ).cte("steps")
+        tried = select(literal(0).label("radius"), false().label("enough")).cte(
+            "tried", recursive=True
+        )
+        # The `limit`-th eligible volunteer within the step, if there is one.
+        last = (
+            self.within(steps.c.after, VolunteerProfile.member_id)
+            .limit(1)
+            .offset(limit - 1)
+            .scalar_subquery()
+        )
+        tried = tried.union_all(
+            select(steps.c.after, or_(steps.c.after == radii[-1], last.is_not(None)))
+            .select_from(tried.join(steps, steps.c.radius == tried.c.radius))
+            .where(not_(tried.c.enough))
+        )
+        reach = select(func.max(tried.c.radius).label("radius")).cte("reach")
+        return reach.prefix_with("MATERIALIZED").c.radius
+
+    def ranked(self) -> Select:
+        """The best `limit` within the reach (`reach`)."""
+        limit = _value("limit", Integer)
         profile = VolunteerProfile
         recent = (
             select(func.count())
             .where(
                 Order.volunteer_id == profile.member_id,
-                Order.status.in_(HELPED_STATUSES),
+                _status_in(HELPED_STATUSES),
                 Order.created_at >= bindparam("since", type_=UTCDateTime(timezone=True)),
             )
             .scalar_subquery()
@@ -545,7 +600,7 @@ class EligibleQuery:
         ).label("rating")
         distance = self.distance.label("distance")
         return (
-            self.within(reach.c.radius, profile.member_id, distance, recent, speaks, rating)
+            self.within(self.reach(), profile.member_id, distance, recent, speaks, rating)
             .order_by(
                 func.floor(self.distance / _float(BAND_M)),
                 recent,
@@ -596,21 +651,31 @@ def statement_values(need: Need, now: datetime, limit: int) -> dict[str, object]
 async def eligible(
     session: AsyncSession, need: Need, *, now: datetime, limit: int = 20
 ) -> list[Candidate]:
-    """The best `limit` eligible volunteers for the need, best first, in one statement."""
+    """The best `limit` eligible volunteers for the need, best first, in one statement.
+
+    On SQLite the statement goes to the driver in aiosqlite's thread in one call, compiled
+    once (`core.db.prepare`), which bypasses the session's autoflush: the session's pending
+    changes (a nudge just added, a profile just paused) are flushed first, as its own
+    `execute` would."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    conn = await session.connection()
+    dialect = conn.dialect
     statement = eligible_statement(
-        session.get_bind().dialect.name, need.language is not None, need.order_id is not None
+        dialect.name, need.language is not None, need.order_id is not None
     )
-    rows = await session.execute(statement, statement_values(need, now, limit))
-    return [
-        Candidate(
-            row.member_id,
-            round(row.distance),
-            row.recent,
-            bool(row.speaks),
-            row.rating,
-            row.distance,
+    values = statement_values(need, now, limit)
+    if dialect.name == "sqlite":
+        prepared = prepare(dialect, statement)
+        parameters = prepared.values(values)
+        rows = await in_sqlite_thread(
+            conn, lambda driver: driver.execute(prepared.sql, parameters).fetchall()
         )
-        for row in rows
+    else:
+        rows = (await conn.execute(statement, values)).all()
+    return [
+        Candidate(member_id, round(distance), recent, bool(speaks), rating, distance)
+        for member_id, distance, recent, speaks, rating in rows
     ]
 
 

@@ -99,6 +99,19 @@ async def test_quiet_paused_and_skill(sessions) -> None:
         assert await matching.eligible(s, need, now=NOW) == []
 
 
+async def test_eligible_sees_what_the_session_has_not_flushed(sessions) -> None:
+    """On SQLite `eligible` reads through the driver, past the session's autoflush: a nudge
+    just added and a profile just paused must count all the same."""
+    ctx = await _setup(sessions, [(0.001, 0), (0.002, 0), (0.003, 0)])
+    v = ctx["volunteers"]
+    async with transaction(sessions, write=True) as s:
+        profile = await s.get(VolunteerProfile, v[1])
+        need = await matching.need_for(s, await s.get(Order, ctx["order"]), NOW)
+        s.add(Nudge(order_id=ctx["order"], member_id=v[0], round=1, wave=1, distance_m=111))
+        profile.paused = True
+        assert [c.member_id for c in await matching.eligible(s, need, now=NOW)] == [v[2]]
+
+
 async def test_waves_escalation_and_idempotent_sweep(sessions) -> None:
     ctx = await _setup(sessions, [(0.001 * n, 0) for n in range(1, 8)])
     rules = nudges.Rules(wave_size=5, wave_minutes=10, max_waves=2)
