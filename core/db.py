@@ -304,6 +304,8 @@ async def fetch_first(
     it may after any read on PostgreSQL).
     """
     conn = await session.connection()
+    if conn.dialect.name == "postgresql" and ahead:
+        return await _fetch_first_ahead_on_asyncpg(conn, statement, params)
     if conn.dialect.name != "sqlite":
         row = (await conn.execute(statement, params)).first()
         return None if row is None else tuple(row)
@@ -316,6 +318,29 @@ async def fetch_first(
 
     rows = prepared.rows(await in_sqlite_thread(conn, first))
     return rows[0] if rows else None
+
+
+async def _fetch_first_ahead_on_asyncpg(
+    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """`fetch_first(..., ahead=True)` on PostgreSQL: SQLAlchemy's asyncpg adapter sends
+    BEGIN with the transaction's first statement and COMMIT only if it did, so a read
+    straight through asyncpg before that is one round trip instead of three (BEGIN, the
+    read, COMMIT). Inside a transaction already begun, it goes the ordinary way."""
+    adapted = (await conn.get_raw_connection()).dbapi_connection
+    if adapted._transaction is not None:
+        row = (await conn.execute(statement, params)).first()
+        return None if row is None else tuple(row)
+    prepared = prepare(conn.dialect, statement)
+    values = prepared.values(params)
+    try:
+        try:
+            record = await adapted._connection.fetchrow(prepared.sql, *values)
+        except Exception as error:
+            adapted._handle_exception(error)  # raises it as the DB-API's error
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _driver_error(conn.dialect, error, prepared.sql, values) from error
+    return None if record is None else prepared.rows([tuple(record)])[0]
 
 
 async def write_mark(session: AsyncSession) -> int:

@@ -111,7 +111,7 @@ async def _change(sessions, **values: Any) -> None:
 
 
 class Sent:
-    """What the database was sent: each statement's first word, and on SQLite the calls
+    """What the database was sent (each statement's first word), and on SQLite the calls
     into aiosqlite's thread (each a hop there and back)."""
 
     def __init__(self) -> None:
@@ -120,20 +120,13 @@ class Sent:
 
 
 def _sent(engine) -> Sent:
-    """On SQLite the statements are SQLite's own trace (BEGIN and COMMIT included, which
-    the driver sends as it sees fit), elsewhere what SQLAlchemy sends."""
+    """The driver's own account, BEGIN and COMMIT included: SQLite's trace; asyncpg's query
+    loggers, which see its transactions' statements and its direct queries (not the
+    prepared statements SQLAlchemy runs, so a read through SQLAlchemy would show none)."""
     sent = Sent()
 
     def note(statement: str) -> None:
         sent.statements.append(statement.lstrip().split(None, 1)[0].upper())
-
-    if engine.dialect.name != "sqlite":
-
-        @event.listens_for(engine.sync_engine, "before_cursor_execute")
-        def before(_conn, _cursor, statement, *_args) -> None:
-            note(statement)
-
-        return sent
 
     @event.listens_for(engine.sync_engine, "checkout")
     def watch(dbapi_connection, record, _proxy) -> None:
@@ -141,6 +134,9 @@ def _sent(engine) -> Sent:
             return
         record.info["watched"] = True
         driver = dbapi_connection.driver_connection
+        if engine.dialect.name != "sqlite":
+            driver.add_query_logger(lambda query: note(query.query))
+            return
         driver._conn.set_trace_callback(note)
         queue = driver._execute
 
