@@ -183,10 +183,17 @@ def _transaction_open(dbapi_connection: Any) -> bool:
 
 
 def _driver_error(
-    dialect: Dialect, error: Exception, statement: str | None, parameters: Sequence[Any]
+    dialect: Dialect,
+    error: Exception,
+    statement: str | None,
+    parameters: Sequence[Any],
+    lost: bool = False,
 ) -> DBAPIError:
-    """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …)."""
-    return DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error)
+    """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …);
+    `lost`: the connection is gone (`is_connection_error`)."""
+    return DBAPIError.instance(
+        statement, parameters, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+    )
 
 
 _REQUIRED = object()
@@ -339,7 +346,8 @@ async def _fetch_first_ahead_on_asyncpg(
         except Exception as error:
             adapted._handle_exception(error)  # raises it as the DB-API's error
     except conn.dialect.loaded_dbapi.Error as error:
-        raise _driver_error(conn.dialect, error, prepared.sql, values) from error
+        lost = adapted._connection.is_closed()
+        raise _driver_error(conn.dialect, error, prepared.sql, values, lost) from error
     return None if record is None else prepared.rows([tuple(record)])[0]
 
 
