@@ -3,7 +3,9 @@
 Whether it was handled already, who sent it (the member's id and row version, whether the
 bot may not reach them), the version of the branch their cached entry names
 (`bot.lookups`), and the chat's conversation state (`bot.storage`). One round trip to the
-database per update instead of one per question.
+database per update instead of one per question; on SQLite one call into the driver's thread,
+ahead of the update's transaction (`core.db.fetch_first`), so an update that needs nothing
+more from the database sends it nothing else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import fetch_first
 from core.models import BlockedMember, Branch, ConversationState, Identity, Member, ProcessedUpdate
 
 
@@ -61,18 +64,19 @@ async def read_update_context(
 ) -> UpdateContext:
     """The update's context; no identity (a channel post) finds no member, no key no state."""
     platform, external_id = identity or ("", "")
-    row = (
-        await session.execute(
-            _READ,
-            {
-                "update_id": update_id,
-                "platform": platform,
-                "external_id": external_id,
-                "branch_id": cached_branch_id,
-                "key": conversation_key or "",
-            },
-        )
-    ).one()
+    row = await fetch_first(
+        session,
+        _READ,
+        {
+            "update_id": update_id,
+            "platform": platform,
+            "external_id": external_id,
+            "branch_id": cached_branch_id,
+            "key": conversation_key or "",
+        },
+        ahead=True,
+    )
+    assert row is not None
     return UpdateContext(
         seen=bool(row[0]),
         member_id=row[1],

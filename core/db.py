@@ -67,13 +67,23 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     "database is locked" when a read transaction tries to upgrade.
 
     aiosqlite runs each connection in a thread of its own, and every call into it is a hop
-    there and back (tens of microseconds), so on SQLite BEGIN goes to the driver in one call,
-    and a connection comes back to the pool without the ROLLBACK the pool would send after
-    every COMMIT: `_reset` rolls back only a connection still inside a transaction.
+    there and back (tens of microseconds), so on SQLite a transaction's BEGIN waits for its
+    first statement and goes with it (`_SQLiteConnection`), a COMMIT or ROLLBACK is sent only
+    when a transaction is open (one that ran no statement has nothing to end), and a
+    connection comes back to the pool without the ROLLBACK the pool would send after every
+    COMMIT: `_reset` rolls back only a connection still inside a transaction.
     """
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs["connect_args"] = {
+            "timeout": 30,
+            **kwargs.get("connect_args", {}),
+            "factory": _SQLiteConnection,
+        }
         kwargs.setdefault("pool_reset_on_return", None)
+        if ":memory:" not in url and "mode=memory" not in url:
+            # Connections kept open: one past the pool would start and stop a thread.
+            kwargs.setdefault("pool_size", 15)
+            kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -90,20 +100,27 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(connection: Any) -> None:
             immediate = connection.get_execution_options().get(WRITE_OPTION)
-            statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-            dialect = connection.dialect
-            try:
-                connection.connection.dbapi_connection.run_async(
-                    lambda driver: driver.execute_fetchall(statement)
-                )
-            except dialect.loaded_dbapi.Error as error:
-                raise _driver_error(dialect, error, statement, ()) from error
+            _sqlite3(connection.connection).begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "reset")
         def _reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            _sqlite3(dbapi_connection).begin = None
             if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
                 dbapi_connection.rollback()
 
+        dialect = engine.sync_engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            if _transaction_open(dbapi_connection):
+                commit(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            if _transaction_open(dbapi_connection):
+                rollback(dbapi_connection)
+
+        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -111,11 +128,72 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+class _SQLiteCursor(sqlite3.Cursor):
+    connection: _SQLiteConnection
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        self.connection.begin_now()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        self.connection.begin_now()
+        return super().executemany(sql, parameters)
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """sqlite3's connection, whose transaction's BEGIN waits for its first statement.
+
+    The "begin" listener leaves the BEGIN in `begin`; the first statement through a cursor,
+    `execute` or `executemany` (SQLAlchemy's, or `in_sqlite_thread`'s work) sends it first,
+    in the same call into aiosqlite's thread. A locked database at BEGIN IMMEDIATE is raised
+    by that statement.
+    """
+
+    begin: str | None = None
+
+    def cursor(self, factory: Any = _SQLiteCursor) -> sqlite3.Cursor:
+        return super().cursor(factory)
+
+    def begin_now(self) -> None:
+        if self.begin is not None:
+            statement, self.begin = self.begin, None
+            super().execute(statement)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        self.begin_now()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        self.begin_now()
+        return super().executemany(sql, parameters)
+
+
+def _sqlite3(connection: Any) -> _SQLiteConnection:
+    """The sqlite3 connection under a pooled connection or aiosqlite's adapter."""
+    return connection.driver_connection._conn
+
+
+def _transaction_open(dbapi_connection: Any) -> bool:
+    """Whether SQLite has a transaction to end; a BEGIN still waiting is dropped instead."""
+    db = _sqlite3(dbapi_connection)
+    if db.begin is not None:
+        db.begin = None
+        return False
+    return db.in_transaction
+
+
 def _driver_error(
-    dialect: Dialect, error: Exception, statement: str | None, parameters: Sequence[Any]
+    dialect: Dialect,
+    error: Exception,
+    statement: str | None,
+    parameters: Sequence[Any],
+    lost: bool = False,
 ) -> DBAPIError:
-    """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …)."""
-    return DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error)
+    """A driver's exception as SQLAlchemy raises it from `execute` (IntegrityError, …);
+    `lost`: the connection is gone (`is_connection_error`)."""
+    return DBAPIError.instance(
+        statement, parameters, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+    )
 
 
 _REQUIRED = object()
@@ -214,6 +292,63 @@ async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connec
         return await driver._execute(work, driver._conn)
     except sqlite3.Error as error:
         raise _driver_error(conn.dialect, error, None, ()) from error
+
+
+async def fetch_first(
+    session: AsyncSession,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    ahead: bool = False,
+) -> tuple[Any, ...] | None:
+    """The first row of `statement` (see `Prepared`), read through the driver in one call
+    on SQLite.
+
+    `ahead=True` reads, on SQLite, before the session's transaction begins if no statement
+    ran in it yet: the read is a statement of its own, and the BEGIN waits for the next one.
+    An update that needs nothing more from the database then costs this one call: no BEGIN,
+    no COMMIT. What the read found may have changed by the time the transaction begins (as
+    it may after any read on PostgreSQL).
+    """
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql" and ahead:
+        return await _fetch_first_ahead_on_asyncpg(conn, statement, params)
+    if conn.dialect.name != "sqlite":
+        row = (await conn.execute(statement, params)).first()
+        return None if row is None else tuple(row)
+    prepared = prepare(conn.dialect, statement)
+    values = prepared.values(params)
+
+    def first(db: sqlite3.Connection) -> list[tuple]:
+        execute = sqlite3.Connection.execute if ahead else type(db).execute
+        return execute(db, prepared.sql, values).fetchmany(1)
+
+    rows = prepared.rows(await in_sqlite_thread(conn, first))
+    return rows[0] if rows else None
+
+
+async def _fetch_first_ahead_on_asyncpg(
+    conn: AsyncConnection, statement: Executable, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """`fetch_first(..., ahead=True)` on PostgreSQL: SQLAlchemy's asyncpg adapter sends
+    BEGIN with the transaction's first statement and COMMIT only if it did, so a read
+    straight through asyncpg before that is one round trip instead of three (BEGIN, the
+    read, COMMIT). Inside a transaction already begun, it goes the ordinary way."""
+    adapted = (await conn.get_raw_connection()).dbapi_connection
+    if adapted._transaction is not None:
+        row = (await conn.execute(statement, params)).first()
+        return None if row is None else tuple(row)
+    prepared = prepare(conn.dialect, statement)
+    values = prepared.values(params)
+    try:
+        try:
+            record = await adapted._connection.fetchrow(prepared.sql, *values)
+        except Exception as error:
+            adapted._handle_exception(error)  # raises it as the DB-API's error
+    except conn.dialect.loaded_dbapi.Error as error:
+        lost = adapted._connection.is_closed()
+        raise _driver_error(conn.dialect, error, prepared.sql, values, lost) from error
+    return None if record is None else prepared.rows([tuple(record)])[0]
 
 
 async def write_mark(session: AsyncSession) -> int:

@@ -110,14 +110,43 @@ async def _change(sessions, **values: Any) -> None:
         await session.execute(update(Member).values(**values))
 
 
-def _statements(engine) -> list[str]:
-    seen: list[str] = []
+class Sent:
+    """What the database was sent (each statement's first word), and on SQLite the calls
+    into aiosqlite's thread (each a hop there and back)."""
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def note(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement.lstrip().split(None, 1)[0].upper())
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.calls = 0
 
-    return seen
+
+def _sent(engine) -> Sent:
+    """The driver's own account, BEGIN and COMMIT included: SQLite's trace; asyncpg's query
+    loggers, which see its transactions' statements and its direct queries (not the
+    prepared statements SQLAlchemy runs, so a read through SQLAlchemy would show none)."""
+    sent = Sent()
+
+    def note(statement: str) -> None:
+        sent.statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def watch(dbapi_connection, record, _proxy) -> None:
+        if record.info.get("watched"):
+            return
+        record.info["watched"] = True
+        driver = dbapi_connection.driver_connection
+        if engine.dialect.name != "sqlite":
+            driver.add_query_logger(lambda query: note(query.query))
+            return
+        driver._conn.set_trace_callback(note)
+        queue = driver._execute
+
+        async def counted(fn, *args, **kwargs):
+            sent.calls += 1
+            return await queue(fn, *args, **kwargs)
+
+        driver._execute = counted
+
+    return sent
 
 
 async def test_a_language_or_branch_change_is_seen_on_the_next_update(
@@ -167,10 +196,12 @@ async def test_a_known_member_s_read_only_update_is_one_read_and_writes_nothing(
     worker, ann, sessions
 ) -> None:
     await worker.feed("/whoami")
-    statements = _statements(worker.app.engine)
+    sent = _sent(worker.app.engine)
     await worker.feed("/whoami", update_id=7_100_001)
     assert await _replies(ann, 1) == ["en north"]
-    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["SELECT"]
+    assert [s for s in sent.statements if s not in ("SAVEPOINT", "RELEASE")] == ["SELECT"]
+    if worker.app.engine.dialect.name == "sqlite":
+        assert sent.calls == 1  # the read, ahead of a BEGIN that never had to go
     async with sessions() as session:
         assert await session.get(ProcessedUpdate, 7_100_001) is None
 

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 import core.ledger.postings
@@ -24,17 +24,26 @@ def sqlite_only(ledger_database):
         pytest.skip("about SQLite and aiosqlite")
 
 
-async def test_a_posting_is_three_calls_into_aiosqlites_thread(world, sqlite_only, caplog):
+async def test_a_posting_is_two_calls_into_aiosqlites_thread(world, engine, sqlite_only, caplog):
     branch = await world.branch()
     alice = await world.account(branch, granted=10)
     bob = await world.account(branch)
+    ran: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def trace(dbapi_connection, *_args) -> None:
+        dbapi_connection.driver_connection._conn.set_trace_callback(ran.append)
+
     caplog.set_level(logging.DEBUG, logger="aiosqlite")
     caplog.clear()
     await world.run(lambda s: transfer(s, alice, bob, 1, kind=GIFT, key="k"))
     calls = [record.args for record in caplog.records if record.getMessage().startswith("exec")]
-    # BEGIN IMMEDIATE; the posting (claim the key, move the balances, write the entries);
-    # COMMIT. Each call is a hop to the driver's thread and back, a posting's main cost.
-    assert len(calls) == 3, calls
+    # The posting (claim the key, move the balances, write the entries) with the BEGIN
+    # IMMEDIATE before it in the same call; COMMIT. Each call is a hop to the driver's thread
+    # and back, a posting's main cost.
+    assert len(calls) == 2, calls
+    assert (ran[0], ran[-1]) == ("BEGIN IMMEDIATE", "COMMIT")
+    assert len(ran) == 5, ran
 
 
 async def test_driver_errors_are_raised_as_sqlalchemy_errors(world):
@@ -73,8 +82,10 @@ async def test_a_locked_database_at_begin_is_a_retryable_error(engine, sqlite_on
             driver = (await connection.get_raw_connection()).driver_connection
             await driver.execute_fetchall("PRAGMA busy_timeout = 0")
             await connection.execution_options(**{WRITE_OPTION: True})
+            await connection.begin()
+            # BEGIN IMMEDIATE goes with the transaction's first statement.
             with pytest.raises(OperationalError) as caught:
-                await connection.begin()
+                await connection.execute(text("SELECT 1"))
             assert is_retryable(caught.value)
             await connection.invalidate()
     finally:

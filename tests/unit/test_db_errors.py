@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import is_connection_error
+from core.db import fetch_first, is_connection_error, session_factory
+from core.models import Member
 
 
 async def test_a_statement_the_database_rejects_is_not_a_connection_error(
@@ -33,3 +34,25 @@ async def test_a_connection_killed_midway_is_a_connection_error(engine: AsyncEng
 
 def test_a_refused_connection_is_a_connection_error() -> None:
     assert is_connection_error(ConnectionRefusedError(111, "Connect call failed"))
+
+
+async def test_a_read_ahead_of_the_transaction_raises_as_sqlalchemy_does(
+    engine: AsyncEngine,
+) -> None:
+    """`fetch_first(..., ahead=True)` goes around SQLAlchemy's execution; its errors do not."""
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        with pytest.raises(DBAPIError) as rejected:
+            await fetch_first(session, text("SELECT id FROM no_such_table"), {}, ahead=True)
+    assert not is_connection_error(rejected.value)
+    if engine.dialect.name != "postgresql":
+        return
+    async with sessions() as session:
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        async with engine.connect() as admin:
+            await admin.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": driver.get_server_pid()}
+            )
+        with pytest.raises(DBAPIError) as killed:
+            await fetch_first(session, select(Member.id), {}, ahead=True)
+    assert is_connection_error(killed.value)
