@@ -37,8 +37,13 @@ samples fall (``pip install py-spy``). ``--bot-root`` runs the bot from another 
 worktree with a change to measure), the sandbox and this script staying the same; given twice
 or more, each checkout's bot runs in turn against the same sandbox and seeded database.
 ``--workers 1,2,3`` runs webhook mode with that many worker processes
-(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed); the bot's CPU
-column then counts only the supervising process.
+(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed), and prints the
+counts side by side with the gain over one worker and the most the machine's cores allow.
+
+The bot's CPU counts its whole process tree (the supervisor and its workers). Under each row
+the CPU of the measured rounds is shared out: the bot's processes, the sandbox, this bench,
+PostgreSQL and Redis, as shares of all the machine's cores; then the memory of the bot's
+processes (RSS/PSS/USS, ``bench.procstats``).
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 
+from bench import procstats
 from bench.processes import ROOT, Child, free_port, sandbox_process
 from bench.sandbox_ceiling import run_load
 
@@ -153,9 +159,12 @@ class Case:
     database: str
     mode: str
     command: str
+    workers: int = 1
     replies: int = 1
     rounds: list[RoundResult] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds during the rounds
+    bot_cpu: list[float] = field(default_factory=list)  # by bot process, supervisor first
+    seconds: float = 0.0  # wall time of the rounds
     health_polls: int = 0
     idle: list[float] = field(default_factory=list)
     note: str = ""
@@ -287,7 +296,9 @@ async def measure(
     bot: Child,
 ) -> None:
     polls = sandbox.health_polls
-    cpu_before = {"bot": bot.cpu(), "sandbox": sandbox.child.cpu(), "bench": time.process_time()}
+    bot_before = procstats.tree_cpu(bot.pid)
+    before = cpu_now(sandbox)
+    started = time.monotonic()
     for _ in range(rounds):
         start = await sandbox.seq()
         await send_all(sandbox, users, case.command)
@@ -297,9 +308,22 @@ async def measure(
             case.note = f"{result.missing} updates unanswered after {ROUND_TIMEOUT:g}s"
             break
         await settle(sandbox, 0.05)
-    after = {"bot": bot.cpu(), "sandbox": sandbox.child.cpu(), "bench": time.process_time()}
-    case.cpu = {k: after[k] - cpu_before[k] for k in after}
+    case.seconds = time.monotonic() - started
+    after = cpu_now(sandbox)
+    bot_after = procstats.tree_cpu(bot.pid)
+    case.bot_cpu = [used - bot_before.get(pid, 0.0) for pid, used in bot_after.items()]
+    case.cpu = {"bot": sum(case.bot_cpu)} | {k: after[k] - before[k] for k in after}
     case.health_polls = sandbox.health_polls - polls
+
+
+def cpu_now(sandbox: Sandbox) -> dict[str, float]:
+    """CPU seconds so far of what shares the machine with the bot."""
+    return {
+        "sandbox": sandbox.child.cpu(),
+        "bench": time.process_time(),
+        "postgres": procstats.named_cpu("postgres"),
+        "redis": procstats.named_cpu("redis-server"),
+    }
 
 
 async def idle_latency(sandbox: Sandbox, user: int, count: int) -> list[float]:
@@ -649,6 +673,7 @@ async def run_bot(
     args: argparse.Namespace,
     profiler: Profiler,
     reports: list[str],
+    workers: int = 1,
 ) -> list[Case]:
     await sandbox.bot_call("deleteWebhook", drop_pending_updates=True)
     await bot.start()
@@ -660,7 +685,7 @@ async def run_bot(
         await learn_replies(sandbox, [*users, loner], "/help", watched)  # warm-up + readiness
         idle = await idle_latency(sandbox, loner, 20)
         for command in commands:
-            case = Case(database, mode, command, idle=idle if command == "/help" else [])
+            case = Case(database, mode, command, workers, idle=idle if command == "/help" else [])
             case.replies = await learn_replies(sandbox, users, command, watched)
             await settle(sandbox, 0.1)
             await profiler.start(bot.pid, f"{database}-{mode}-{command.strip('/')}")
@@ -670,6 +695,7 @@ async def run_bot(
                 reports.append(f"{database} {mode} {command}:\n{summary}")
             cases.append(case)
             print_case(case, args.ceiling)
+        print_memory(procstats.tree_memory(bot.pid))
     finally:
         await bot.stop()
         await sandbox.bot_call("deleteWebhook", drop_pending_updates=True)
@@ -701,6 +727,71 @@ def print_case(case: Case, ceiling: float) -> None:
         + (f"  ! {case.note}" if case.note else ""),
         flush=True,
     )
+    print_cpu_shares(case)
+
+
+def print_cpu_shares(case: Case) -> None:
+    """Who used the machine's cores during the rounds: each bot process, then the rest."""
+    capacity = case.seconds * (os.cpu_count() or 1)
+    if capacity <= 0:
+        return
+    bot = [f"{used / capacity:.0%}" for used in case.bot_cpu]
+    if len(bot) > 1:
+        detail = f"supervisor {bot[0]}, workers {' '.join(bot[1:])}"
+    else:
+        detail = "one process"
+    others = ", ".join(
+        f"{name} {case.cpu[name] / capacity:.0%}"
+        for name in ("sandbox", "bench", "postgres", "redis")
+        if case.cpu.get(name, 0) / capacity >= 0.005
+    )
+    idle = 1 - sum(case.cpu.values()) / capacity
+    print(
+        f"{'':<8}CPU of {os.cpu_count()} cores in the rounds: bot {case.cpu['bot'] / capacity:.0%} "
+        f"({detail}), {others}, idle or other {idle:.0%}"
+    )
+
+
+def print_memory(memory: dict[int, procstats.Memory]) -> None:
+    if not memory:
+        return
+    shown = [str(m) for m in memory.values()]
+    if len(shown) > 1:
+        listed = f"supervisor {shown[0]}, workers {', '.join(shown[1:])}"
+    else:
+        listed = f"one process {shown[0]}"
+    print(f"{'':<8}bot memory MB, RSS/PSS/USS: {listed}")
+
+
+def print_scaling(cases: list[Case]) -> None:
+    """Each command's rate with 1 → 2 → 3 workers, the gain over one, and the most the
+    cores allow: one worker can use one core, N share them all with the sandbox and this
+    bench, so the gain is at most cores × bot / (bot + the rest), CPU per update."""
+    runs: dict[tuple[str, str, str], dict[int, Case]] = {}
+    for case in cases:
+        base = case.database.split("×")[0]
+        runs.setdefault((base, case.mode, case.command), {})[case.workers] = case
+    cores = os.cpu_count() or 1
+    for (database, mode, command), by_count in runs.items():
+        one = by_count.get(1)
+        if one is None or len(by_count) < 2 or not one.rate:
+            continue
+        counts = sorted(by_count)
+        rates = " → ".join(
+            f"{by_count[n].rate:.0f}" + (f" (×{by_count[n].rate / one.rate:.2f})" if n > 1 else "")
+            for n in counts
+        )
+        per = max(one.updates, 1)
+        bot = one.cpu.get("bot", 0) / per
+        rest = sum(v for k, v in one.cpu.items() if k != "bot") / per
+        bound = cores * bot / (bot + rest) if bot + rest else 0.0
+        print(
+            f"workers {' → '.join(map(str, counts))}, {database} {mode} {command}: {rates} upd/s; "
+            f"{cores} cores allow at most ×{bound:.2f} over one worker "
+            f"(bot {bot * 1000:.1f} ms CPU per update, the rest {rest * 1000:.1f}: "
+            + ", ".join(f"{k} {v / per * 1000:.1f}" for k, v in one.cpu.items() if k != "bot")
+            + ")"
+        )
 
 
 def print_footer(cases: list[Case], users: int, ceiling: float) -> None:
@@ -791,9 +882,11 @@ async def main(args: argparse.Namespace) -> None:
                                 workers, args.redis,
                             )  # fmt: skip
                             cases += await run_bot(
-                                sandbox, bot, label, mode, commands, args, profiler, reports
-                            )
+                                sandbox, bot, label, mode, commands, args, profiler, reports,
+                                workers,
+                            )  # fmt: skip
             print_footer(cases, args.users, args.ceiling)
+            print_scaling(cases)
             real = [
                 c for c in cases if c.database not in ("null-bot", "no-db") and c.command == "/help"
             ]
