@@ -41,9 +41,9 @@ or more, each checkout's bot runs in turn against the same sandbox and seeded da
 counts side by side with the gain over one worker and the most the machine's cores allow.
 
 The bot's CPU counts its whole process tree (the supervisor and its workers). Under each row
-the CPU of the measured rounds is shared out: the bot's processes, the sandbox, this bench,
-PostgreSQL and Redis, as shares of all the machine's cores; then the memory of the bot's
-processes (RSS/PSS/USS, ``bench.procstats``).
+the CPU of the measured rounds is shared out, as shares of all the machine's cores: the bot's
+processes, the sandbox, this bench, PostgreSQL's backends of the bench's database and Redis;
+then the memory of the bot's processes (RSS/PSS/USS, ``bench.procstats``).
 """
 
 from __future__ import annotations
@@ -297,7 +297,9 @@ async def measure(
 ) -> None:
     polls = sandbox.health_polls
     bot_before = procstats.tree_cpu(bot.pid)
-    before = cpu_now(sandbox)
+    url = urlsplit(bot.env.get("TIMEBANK_DATABASE_URL", ""))
+    database = f" {url.path.lstrip('/')} " if url.scheme.startswith("postgres") else ""
+    before = cpu_now(sandbox, database)
     started = time.monotonic()
     for _ in range(rounds):
         start = await sandbox.seq()
@@ -309,21 +311,20 @@ async def measure(
             break
         await settle(sandbox, 0.05)
     case.seconds = time.monotonic() - started
-    after = cpu_now(sandbox)
+    after = cpu_now(sandbox, database)
     bot_after = procstats.tree_cpu(bot.pid)
     case.bot_cpu = [used - bot_before.get(pid, 0.0) for pid, used in bot_after.items()]
     case.cpu = {"bot": sum(case.bot_cpu)} | {k: after[k] - before[k] for k in after}
     case.health_polls = sandbox.health_polls - polls
 
 
-def cpu_now(sandbox: Sandbox) -> dict[str, float]:
-    """CPU seconds so far of what shares the machine with the bot."""
-    return {
-        "sandbox": sandbox.child.cpu(),
-        "bench": time.process_time(),
-        "postgres": procstats.named_cpu("postgres"),
-        "redis": procstats.named_cpu("redis-server"),
-    }
+def cpu_now(sandbox: Sandbox, database: str) -> dict[str, float]:
+    """CPU seconds so far of what shares the machine with the bot: PostgreSQL's backends
+    of the bench's `database` (not other work on the server), Redis."""
+    used = {"sandbox": sandbox.child.cpu(), "bench": time.process_time()}
+    if database:
+        used["postgres"] = procstats.named_cpu("postgres", argument=database)
+    return used | {"redis": procstats.named_cpu("redis-server")}
 
 
 async def idle_latency(sandbox: Sandbox, user: int, count: int) -> list[float]:
