@@ -741,11 +741,7 @@ def print_cpu_shares(case: Case) -> None:
         detail = f"supervisor {bot[0]}, workers {' '.join(bot[1:])}"
     else:
         detail = "one process"
-    others = ", ".join(
-        f"{name} {case.cpu[name] / capacity:.0%}"
-        for name in ("sandbox", "bench", "postgres", "redis")
-        if case.cpu.get(name, 0) / capacity >= 0.005
-    )
+    others = ", ".join(f"{k} {v / capacity:.0%}" for k, v in case.cpu.items() if k != "bot")
     idle = 1 - sum(case.cpu.values()) / capacity
     print(
         f"{'':<8}CPU of {os.cpu_count()} cores in the rounds: bot {case.cpu['bot'] / capacity:.0%} "
