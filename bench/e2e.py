@@ -42,7 +42,7 @@ counts side by side with the gain over one worker and the most the machine's cor
 
 The bot's CPU counts its whole process tree (the supervisor and its workers). Under each row
 the CPU of the measured rounds is shared out, as shares of all the machine's cores: the bot's
-processes, the sandbox, this bench, PostgreSQL's backends of the bench's database and Redis;
+processes, the sandbox, this bench, the PostgreSQL server (all its work) and Redis;
 then the memory of the bot's processes (RSS/PSS/USS, ``bench.procstats``).
 """
 
@@ -297,9 +297,7 @@ async def measure(
 ) -> None:
     polls = sandbox.health_polls
     bot_before = procstats.tree_cpu(bot.pid)
-    url = urlsplit(bot.env.get("TIMEBANK_DATABASE_URL", ""))
-    database = f" {url.path.lstrip('/')} " if url.scheme.startswith("postgres") else ""
-    before = cpu_now(sandbox, database)
+    before = cpu_now(sandbox)
     started = time.monotonic()
     for _ in range(rounds):
         start = await sandbox.seq()
@@ -311,20 +309,22 @@ async def measure(
             break
         await settle(sandbox, 0.05)
     case.seconds = time.monotonic() - started
-    after = cpu_now(sandbox, database)
+    after = cpu_now(sandbox)
     bot_after = procstats.tree_cpu(bot.pid)
     case.bot_cpu = [used - bot_before.get(pid, 0.0) for pid, used in bot_after.items()]
     case.cpu = {"bot": sum(case.bot_cpu)} | {k: after[k] - before[k] for k in after}
     case.health_polls = sandbox.health_polls - polls
 
 
-def cpu_now(sandbox: Sandbox, database: str) -> dict[str, float]:
-    """CPU seconds so far of what shares the machine with the bot: PostgreSQL's backends
-    of the bench's `database` (not other work on the server), Redis."""
-    used = {"sandbox": sandbox.child.cpu(), "bench": time.process_time()}
-    if database:
-        used["postgres"] = procstats.named_cpu("postgres", argument=database)
-    return used | {"redis": procstats.named_cpu("redis-server")}
+def cpu_now(sandbox: Sandbox) -> dict[str, float]:
+    """CPU seconds so far of what shares the machine with the bot. PostgreSQL's counts the
+    whole server (a backend that ended is counted in its parent's), other work on it too."""
+    return {
+        "sandbox": sandbox.child.cpu(),
+        "bench": time.process_time(),
+        "postgres": procstats.named_cpu("postgres"),
+        "redis": procstats.named_cpu("redis-server"),
+    }
 
 
 async def idle_latency(sandbox: Sandbox, user: int, count: int) -> list[float]:

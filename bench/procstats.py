@@ -71,28 +71,20 @@ def tree_cpu(pid: int) -> dict[int, float]:
     return {p: cpu(p) for p in tree(pid)}
 
 
-def named_cpu(name: str, *, argument: str = "") -> float:
-    """CPU seconds of the processes called `name` (e.g. postgres, redis-server): theirs so
-    far and their ended children's (a connection's backend that came and went). With
-    `argument`, only the living ones whose command line holds it (e.g. a PostgreSQL
-    database's backends, whose command line names the database)."""
+def named_cpu(name: str) -> float:
+    """CPU seconds of the processes called `name` (e.g. postgres, redis-server), theirs so
+    far and their ended children's (a connection's backend that came and went)."""
     names: dict[int, str] = {}
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            comm = (entry / "comm").read_text().strip()
-            if argument and comm == name:
-                if argument not in (entry / "cmdline").read_text().replace("\0", " "):
-                    continue
+            names[int(entry.name)] = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        names[int(entry.name)] = comm
         fields = _stat(int(entry.name))
         parents[int(entry.name)] = int(fields[1]) if fields else 0
-    if argument:
-        return sum(cpu(p) for p, n in names.items() if n == name)
     roots = [p for p, n in names.items() if n == name and names.get(parents[p]) != name]
     return sum(cpu(root, reaped=True) + sum(cpu(p) for p in tree(root)[1:]) for root in roots)
 
