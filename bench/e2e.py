@@ -37,7 +37,9 @@ samples fall (``pip install py-spy``). ``--bot-root`` runs the bot from another 
 worktree with a change to measure), the sandbox and this script staying the same; given twice
 or more, each checkout's bot runs in turn against the same sandbox and seeded database.
 ``--workers 1,2,3`` runs webhook mode with that many worker processes
-(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed), and prints the
+(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed; every bot of the
+run gets that Redis, one worker too, so 1 → N compares the same path; its database is
+emptied first), and prints the
 counts side by side with the gain over one worker and the most the machine's cores allow.
 
 The bot's CPU counts its whole process tree (the supervisor and its workers). Under each row
@@ -379,6 +381,7 @@ def real_bot(
     args = [sys.executable, "-m", "bot.cli", "run"]
     if workers > 1:
         args += ["--workers", str(workers)]
+    if redis_url:
         env["TIMEBANK_REDIS_URL"] = redis_url
     if mode == "webhook":
         port = free_port()
@@ -558,6 +561,18 @@ async def drop_database(db: Database) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{db.drop}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+async def empty_redis(url: str) -> None:
+    """The sandbox numbers its users the same in every run: a conversation state left in
+    Redis by an earlier run would greet a new user as a returning one."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
 
 
 # ---------------------------------------------------------------------- profiling
@@ -825,6 +840,8 @@ async def main(args: argparse.Namespace) -> None:
     databases: list[Database] = []
     cases: list[Case] = []
     commands = args.commands
+    if args.redis:
+        await empty_redis(args.redis)
     try:
         async with sandbox_with_client(work, args.users) as sandbox:
             url = f"{sandbox.api}/getMe"
@@ -949,7 +966,11 @@ def cli() -> None:
         help="webhook only: comma-separated worker counts, e.g. 1,2,3 (more than 1 needs "
         "PostgreSQL and --redis)",
     )
-    parser.add_argument("--redis", default="", help="Redis URL for several workers")
+    parser.add_argument(
+        "--redis",
+        default="",
+        help="a scratch Redis database for the bots, emptied first (several workers need one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep logs and database files")
     parser.add_argument("--null-bot", choices=["polling", "webhook"], help=argparse.SUPPRESS)
     parser.add_argument("--no-database-bot", choices=["polling", "webhook"], help=argparse.SUPPRESS)
