@@ -13,7 +13,7 @@ The workers are forked from the supervisor, which has already imported the bot (
 SQLAlchemy, the handlers: some 170 MB of the ~235 MB a worker holds) and frozen those objects
 out of the cycle collector (`gc.freeze`), so the workers share those pages copy-on-write
 instead of each holding its own copy (a worker's own memory, USS, is ~50 MB with the
-freeze, ~93 MB without). A supervisor that has threads is not forked (a thread's locks
+freeze, ~95 MB without). A supervisor that has threads is not forked (a thread's locks
 would be copied mid-use): the workers are spawned, each importing the bot anew.
 """
 
