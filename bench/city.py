@@ -17,7 +17,7 @@ next tenth of the day.
 
 Reply latency is taken from the sandbox's own event times (the user's message queued → the
 bot's first reply in that chat), per kind. The outbox figure is announcements delivered per
-second, from enqueue to the last one sent. Peak RSS (VmHWM) per process, the database's
+second, from enqueue to the last one sent. RSS/PSS/USS per bot process, the database's
 size, ``timebank ledger verify`` and a doubles check (no update answered more often than it
 is answered alone) close the run.
 
@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
+from bench import procstats
 from bench.e2e import (
     Sandbox,
     bot_env,
@@ -213,22 +214,13 @@ async def database_size(url: str, file: Path | None) -> int:
         await engine.dispose()
 
 
-def peak_rss_mb(pid: int) -> dict[str, float]:
-    """VmHWM of the process and its children, by pid."""
-    found: dict[str, float] = {}
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                found[str(current)] = int(line.split()[1]) / 1024
-        pending += [int(c) for c in children]
-    return found
+def bot_memory(pid: int) -> str:
+    """RSS/PSS/USS MB of the bot's processes, supervisor first, with their peak RSS. Forked
+    workers share the supervisor's pages, which RSS counts in full in each: PSS (shared
+    pages divided among their sharers) and USS (private pages) are what a worker costs."""
+    return ", ".join(
+        f"pid {p} {m} (peak RSS {m.peak_rss:.0f})" for p, m in procstats.tree_memory(pid).items()
+    )
 
 
 # ---------------------------------------------------------------------- the day
@@ -395,8 +387,8 @@ async def main(args: argparse.Namespace) -> None:
                 await settle(sandbox, 2.0)
                 await day.collect()
                 day_seconds = time.monotonic() - day_started
-                rss = peak_rss_mb(bot.pid)
-                rss_sandbox = peak_rss_mb(sandbox.child.pid)
+                memory = bot_memory(bot.pid)
+                sandbox_memory = procstats.memory(sandbox.child.pid)
                 cpu = bot.cpu() - cpu_before
             finally:
                 await bot.stop()
@@ -442,9 +434,8 @@ async def main(args: argparse.Namespace) -> None:
     else:
         print("outbox: no announcement sent")
     print(
-        "peak RSS MB: bot "
-        + ", ".join(f"pid {pid} {mb:.0f}" for pid, mb in rss.items())
-        + f"; sandbox {max(rss_sandbox.values(), default=0):.0f}   (goal < 150 per worker)"
+        f"memory MB, RSS/PSS/USS: bot {memory}; sandbox {sandbox_memory}   "
+        "(goal RSS < 150 per worker)"
     )
     print(f"database size: {size / 1e6:.0f} MB")
     print(f"ledger verify: {verify.strip().splitlines()[-1] if verify.strip() else 'ok'}")

@@ -37,8 +37,15 @@ samples fall (``pip install py-spy``). ``--bot-root`` runs the bot from another 
 worktree with a change to measure), the sandbox and this script staying the same; given twice
 or more, each checkout's bot runs in turn against the same sandbox and seeded database.
 ``--workers 1,2,3`` runs webhook mode with that many worker processes
-(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed); the bot's CPU
-column then counts only the supervising process.
+(``timebank run --webhook --workers N``, PostgreSQL and ``--redis`` needed; every bot of the
+run gets that Redis, one worker too, so 1 → N compares the same path; its database is
+emptied first), and prints the
+counts side by side with the gain over one worker and the most the machine's cores allow.
+
+The bot's CPU counts its whole process tree (the supervisor and its workers). Under each row
+the CPU of the measured rounds is shared out, as shares of all the machine's cores: the bot's
+processes, the sandbox, this bench, the PostgreSQL server (all its work) and Redis;
+then the memory of the bot's processes (RSS/PSS/USS, ``bench.procstats``).
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 
+from bench import procstats
 from bench.processes import ROOT, Child, free_port, sandbox_process
 from bench.sandbox_ceiling import run_load
 
@@ -153,9 +161,12 @@ class Case:
     database: str
     mode: str
     command: str
+    workers: int = 1
     replies: int = 1
     rounds: list[RoundResult] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds during the rounds
+    bot_cpu: list[float] = field(default_factory=list)  # by bot process, supervisor first
+    seconds: float = 0.0  # wall time of the rounds
     health_polls: int = 0
     idle: list[float] = field(default_factory=list)
     note: str = ""
@@ -287,7 +298,9 @@ async def measure(
     bot: Child,
 ) -> None:
     polls = sandbox.health_polls
-    cpu_before = {"bot": bot.cpu(), "sandbox": sandbox.child.cpu(), "bench": time.process_time()}
+    bot_before = procstats.tree_cpu(bot.pid)
+    before = cpu_now(sandbox)
+    started = time.monotonic()
     for _ in range(rounds):
         start = await sandbox.seq()
         await send_all(sandbox, users, case.command)
@@ -297,9 +310,23 @@ async def measure(
             case.note = f"{result.missing} updates unanswered after {ROUND_TIMEOUT:g}s"
             break
         await settle(sandbox, 0.05)
-    after = {"bot": bot.cpu(), "sandbox": sandbox.child.cpu(), "bench": time.process_time()}
-    case.cpu = {k: after[k] - cpu_before[k] for k in after}
+    case.seconds = time.monotonic() - started
+    after = cpu_now(sandbox)
+    bot_after = procstats.tree_cpu(bot.pid)
+    case.bot_cpu = [used - bot_before.get(pid, 0.0) for pid, used in bot_after.items()]
+    case.cpu = {"bot": sum(case.bot_cpu)} | {k: after[k] - before[k] for k in after}
     case.health_polls = sandbox.health_polls - polls
+
+
+def cpu_now(sandbox: Sandbox) -> dict[str, float]:
+    """CPU seconds so far of what shares the machine with the bot. PostgreSQL's counts the
+    whole server (a backend that ended is counted in its parent's), other work on it too."""
+    return {
+        "sandbox": sandbox.child.cpu(),
+        "bench": time.process_time(),
+        "postgres": procstats.named_cpu("postgres"),
+        "redis": procstats.named_cpu("redis-server"),
+    }
 
 
 async def idle_latency(sandbox: Sandbox, user: int, count: int) -> list[float]:
@@ -354,6 +381,7 @@ def real_bot(
     args = [sys.executable, "-m", "bot.cli", "run"]
     if workers > 1:
         args += ["--workers", str(workers)]
+    if redis_url:
         env["TIMEBANK_REDIS_URL"] = redis_url
     if mode == "webhook":
         port = free_port()
@@ -535,6 +563,18 @@ async def drop_database(db: Database) -> None:
         await connection.close()
 
 
+async def empty_redis(url: str) -> None:
+    """The sandbox numbers its users the same in every run: a conversation state left in
+    Redis by an earlier run would greet a new user as a returning one."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
 # ---------------------------------------------------------------------- profiling
 class Profiler:
     def __init__(self, directory: Path | None) -> None:
@@ -649,6 +689,7 @@ async def run_bot(
     args: argparse.Namespace,
     profiler: Profiler,
     reports: list[str],
+    workers: int = 1,
 ) -> list[Case]:
     await sandbox.bot_call("deleteWebhook", drop_pending_updates=True)
     await bot.start()
@@ -660,7 +701,7 @@ async def run_bot(
         await learn_replies(sandbox, [*users, loner], "/help", watched)  # warm-up + readiness
         idle = await idle_latency(sandbox, loner, 20)
         for command in commands:
-            case = Case(database, mode, command, idle=idle if command == "/help" else [])
+            case = Case(database, mode, command, workers, idle=idle if command == "/help" else [])
             case.replies = await learn_replies(sandbox, users, command, watched)
             await settle(sandbox, 0.1)
             await profiler.start(bot.pid, f"{database}-{mode}-{command.strip('/')}")
@@ -670,6 +711,7 @@ async def run_bot(
                 reports.append(f"{database} {mode} {command}:\n{summary}")
             cases.append(case)
             print_case(case, args.ceiling)
+        print_memory(procstats.tree_memory(bot.pid))
     finally:
         await bot.stop()
         await sandbox.bot_call("deleteWebhook", drop_pending_updates=True)
@@ -701,6 +743,67 @@ def print_case(case: Case, ceiling: float) -> None:
         + (f"  ! {case.note}" if case.note else ""),
         flush=True,
     )
+    print_cpu_shares(case)
+
+
+def print_cpu_shares(case: Case) -> None:
+    """Who used the machine's cores during the rounds: each bot process, then the rest."""
+    capacity = case.seconds * (os.cpu_count() or 1)
+    if capacity <= 0:
+        return
+    bot = [f"{used / capacity:.0%}" for used in case.bot_cpu]
+    if len(bot) > 1:
+        detail = f"supervisor {bot[0]}, workers {' '.join(bot[1:])}"
+    else:
+        detail = "one process"
+    others = ", ".join(f"{k} {v / capacity:.0%}" for k, v in case.cpu.items() if k != "bot")
+    idle = 1 - sum(case.cpu.values()) / capacity
+    print(
+        f"{'':<8}CPU of {os.cpu_count()} cores in the rounds: bot {case.cpu['bot'] / capacity:.0%} "
+        f"({detail}), {others}, idle or other {idle:.0%}"
+    )
+
+
+def print_memory(memory: dict[int, procstats.Memory]) -> None:
+    if not memory:
+        return
+    shown = [str(m) for m in memory.values()]
+    if len(shown) > 1:
+        listed = f"supervisor {shown[0]}, workers {', '.join(shown[1:])}"
+    else:
+        listed = f"one process {shown[0]}"
+    print(f"{'':<8}bot memory MB, RSS/PSS/USS: {listed}")
+
+
+def print_scaling(cases: list[Case]) -> None:
+    """Each command's rate with 1 → 2 → 3 workers, the gain over one, and the most the
+    cores allow: one worker can use one core, N share them all with the sandbox and this
+    bench, so the gain is at most cores × bot / (bot + the rest), CPU per update."""
+    runs: dict[tuple[str, str, str], dict[int, Case]] = {}
+    for case in cases:
+        base = case.database.split("×")[0]
+        runs.setdefault((base, case.mode, case.command), {})[case.workers] = case
+    cores = os.cpu_count() or 1
+    for (database, mode, command), by_count in runs.items():
+        one = by_count.get(1)
+        if one is None or len(by_count) < 2 or not one.rate:
+            continue
+        counts = sorted(by_count)
+        rates = " → ".join(
+            f"{by_count[n].rate:.0f}" + (f" (×{by_count[n].rate / one.rate:.2f})" if n > 1 else "")
+            for n in counts
+        )
+        per = max(one.updates, 1)
+        bot = one.cpu.get("bot", 0) / per
+        rest = sum(v for k, v in one.cpu.items() if k != "bot") / per
+        bound = cores * bot / (bot + rest) if bot + rest else 0.0
+        print(
+            f"workers {' → '.join(map(str, counts))}, {database} {mode} {command}: {rates} upd/s; "
+            f"{cores} cores allow at most ×{bound:.2f} over one worker "
+            f"(bot {bot * 1000:.1f} ms CPU per update, the rest {rest * 1000:.1f}: "
+            + ", ".join(f"{k} {v / per * 1000:.1f}" for k, v in one.cpu.items() if k != "bot")
+            + ")"
+        )
 
 
 def print_footer(cases: list[Case], users: int, ceiling: float) -> None:
@@ -737,6 +840,8 @@ async def main(args: argparse.Namespace) -> None:
     databases: list[Database] = []
     cases: list[Case] = []
     commands = args.commands
+    if args.redis:
+        await empty_redis(args.redis)
     try:
         async with sandbox_with_client(work, args.users) as sandbox:
             url = f"{sandbox.api}/getMe"
@@ -791,9 +896,11 @@ async def main(args: argparse.Namespace) -> None:
                                 workers, args.redis,
                             )  # fmt: skip
                             cases += await run_bot(
-                                sandbox, bot, label, mode, commands, args, profiler, reports
-                            )
+                                sandbox, bot, label, mode, commands, args, profiler, reports,
+                                workers,
+                            )  # fmt: skip
             print_footer(cases, args.users, args.ceiling)
+            print_scaling(cases)
             real = [
                 c for c in cases if c.database not in ("null-bot", "no-db") and c.command == "/help"
             ]
@@ -859,7 +966,11 @@ def cli() -> None:
         help="webhook only: comma-separated worker counts, e.g. 1,2,3 (more than 1 needs "
         "PostgreSQL and --redis)",
     )
-    parser.add_argument("--redis", default="", help="Redis URL for several workers")
+    parser.add_argument(
+        "--redis",
+        default="",
+        help="a scratch Redis database for the bots, emptied first (several workers need one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep logs and database files")
     parser.add_argument("--null-bot", choices=["polling", "webhook"], help=argparse.SUPPRESS)
     parser.add_argument("--no-database-bot", choices=["polling", "webhook"], help=argparse.SUPPRESS)

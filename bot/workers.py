@@ -8,19 +8,30 @@ scheduler leader: `bot.leader`) and Redis (the per-chat lock, so one chat's upda
 handled one at a time whichever worker gets them). A worker that dies is started again;
 its updates in flight are not answered, so the Bot API delivers them again, to whichever
 worker.
+
+The workers are forked from the supervisor, which has already imported the bot (aiogram,
+SQLAlchemy, the handlers: some 170 MB of the ~235 MB a worker holds) and frozen those objects
+out of the cycle collector (`gc.freeze`), so the workers share those pages copy-on-write
+instead of each holding its own copy (a worker's own memory, USS, is ~50 MB with the
+freeze, ~95 MB without). A supervisor that has threads is not forked (a thread's locks
+would be copied mid-use): the workers are spawned, each importing the bot anew.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from multiprocessing.connection import wait
+from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
+from bot import runner
 from core.config import Settings
 from core.logs import log_event, setup_logging
 
@@ -30,8 +41,9 @@ REFUSED = 2  # a worker's exit code when the Bot API refused the token: no resta
 
 
 def _worker(settings: Settings, number: int) -> None:
-    from bot import runner
-
+    # A forked worker inherits the supervisor's handlers, which would keep it from stopping.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     setup_logging(settings.log_level)
     log_event(log, "worker started", worker=number, pid=os.getpid())
     try:
@@ -41,9 +53,24 @@ def _worker(settings: Settings, number: int) -> None:
         raise SystemExit(REFUSED) from None
 
 
+def start_method() -> str:
+    """Fork when this process has one thread (and the platform forks), else spawn."""
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    return "fork" if forks and threading.active_count() == 1 else "spawn"
+
+
+def _context() -> BaseContext:
+    method = start_method()
+    if method == "fork":
+        gc.collect()
+        gc.freeze()
+    log_event(log, "workers start", method=method)
+    return multiprocessing.get_context(method)
+
+
 def run_workers(settings: Settings, count: int) -> int:
     """Start `count` workers, keep them running until SIGTERM/SIGINT; the exit code."""
-    context = multiprocessing.get_context("spawn")
+    context = _context()
     stopping = False
 
     def stop(*_: object) -> None:
