@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -29,6 +30,8 @@ from sqlalchemy.types import DateTime, TypeDecorator
 
 T = TypeVar("T")
 WRITE_OPTION = "timebank_write"
+# On PostgreSQL, a pooled connection that sat unused this long is pinged before it is used.
+PING_IDLE_AFTER = 10.0
 
 
 def utcnow() -> datetime:
@@ -122,10 +125,37 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dialect.do_commit = do_commit  # type: ignore[method-assign]
         dialect.do_rollback = do_rollback  # type: ignore[method-assign]
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 10)
+    engine = create_async_engine(url, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a PostgreSQL connection before use only when it sat unused for PING_IDLE_AFTER.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip to the server before
+    each update's one read. A connection in steady use is known to be alive; one that sat
+    idle may have been closed by a server restart or a proxy, so it is pinged, and a failed
+    ping drops the pool's older connections (`InvalidatePoolError`) and takes a new one.
+    A server lost while connections are busy fails the statement instead, which the caller
+    handles as it handles any lost connection (an update is handled again after a pause)."""
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_IDLE_AFTER:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise InvalidatePoolError(str(error)) from error
 
 
 class _SQLiteCursor(sqlite3.Cursor):

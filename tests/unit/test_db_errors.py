@@ -7,7 +7,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import fetch_first, is_connection_error, session_factory
+from core import db
+from core.db import create_engine, fetch_first, is_connection_error, session_factory
 from core.models import Member
 
 
@@ -56,3 +57,38 @@ async def test_a_read_ahead_of_the_transaction_raises_as_sqlalchemy_does(
         with pytest.raises(DBAPIError) as killed:
             await fetch_first(session, select(Member.id), {}, ahead=True)
     assert is_connection_error(killed.value)
+
+
+async def test_a_connection_killed_while_idle_is_replaced_before_use(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled PostgreSQL connections are pinged only after sitting idle (`PING_IDLE_AFTER`):
+    one whose server went away meanwhile is replaced, and the statement goes through."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to kill: run with TIMEBANK_DATABASE_URL=postgresql://")
+    async with engine.connect() as victim:
+        pid = await victim.scalar(text("SELECT pg_backend_pid()"))
+    admin = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+    monkeypatch.setattr(db, "PING_IDLE_AFTER", 0.0)
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT pg_backend_pid()")) != pid
+
+
+async def test_a_connection_in_steady_use_is_not_pinged(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("pings are PostgreSQL's")
+    pings = []
+    original = engine.sync_engine.dialect.do_ping
+    engine.sync_engine.dialect.do_ping = lambda connection: pings.append(1) or original(connection)
+    try:
+        for _ in range(3):
+            async with engine.connect() as connection:
+                await connection.scalar(text("SELECT 1"))
+    finally:
+        del engine.sync_engine.dialect.do_ping
+    assert pings == []
