@@ -130,6 +130,16 @@ def t(language: str, message: str) -> str:
 
 
 # ---------------------------------------------------------------------- the city
+def offset(rng: random.Random, spread: float, hole: float) -> tuple[float, float]:
+    """Degrees north and east of a branch's centre, within `spread` and outside `hole`.
+    The others live at least ~1 km out, so an order near the centre nudges the active
+    volunteers first (matching ranks by 500 m band, then by fewest recent helps)."""
+    while True:
+        north, east = rng.uniform(-spread, spread), rng.uniform(-spread, spread)
+        if max(abs(north), abs(east)) >= hole:
+            return north, east
+
+
 async def seed_city(url: str, members: int, chats: list[int], rng: random.Random) -> list[Citizen]:
     """Members in three branches; the first len(chats) of them are the sandbox's users.
     Branch and role are independent (n % 3 and n // 3 % 3), so every branch has both."""
@@ -148,9 +158,9 @@ async def seed_city(url: str, members: int, chats: list[int], rng: random.Random
             member_id = first + n
             volunteer = n // 3 % 3 == 2
             is_active = n < len(chats)
-            spread = ACTIVE_SPREAD if is_active else 0.1
-            latitude = round((branch.latitude or 0.0) + rng.uniform(-spread, spread), 4)
-            longitude = round((branch.longitude or 0.0) + rng.uniform(-spread, spread), 4)
+            north, east = offset(rng, ACTIVE_SPREAD, 0.0) if is_active else offset(rng, 0.1, 0.01)
+            latitude = round((branch.latitude or 0.0) + north, 4)
+            longitude = round((branch.longitude or 0.0) + east, 4)
             language = rng.choice(LANGUAGES)
             rows.append(
                 {
@@ -709,6 +719,8 @@ async def main(args: argparse.Namespace) -> None:
                 pump = asyncio.create_task(day.pump())
                 await profiler.start(bot.pid, "city")
                 cpu_before = tree_cpu(bot.pid)
+                sandbox_before = procstats.cpu(sandbox.child.pid)
+                bench_before = time.process_time()
                 day_began = utcnow()
                 day_started = time.monotonic()
                 announced_at = await play(
@@ -725,6 +737,8 @@ async def main(args: argparse.Namespace) -> None:
                 await pump
                 day_seconds = time.monotonic() - day_started
                 cpu = tree_cpu(bot.pid) - cpu_before
+                sandbox_cpu = procstats.cpu(sandbox.child.pid) - sandbox_before
+                bench_cpu = time.process_time() - bench_before
                 profile = await profiler.stop()
                 memory = bot_memory(bot.pid)
                 sandbox_memory = procstats.memory(sandbox.child.pid)
@@ -779,7 +793,8 @@ def report(args: argparse.Namespace, day: Day, result: Outcome, run: dict[str, A
         f"updates: {updates} in {day_seconds:.0f}s = {updates / day_seconds:.1f}/s "
         f"({len(unanswered)} unanswered within {REPLY_TIMEOUT:.0f}s, {day.failures} not "
         f"injected); bot CPU {cpu:.0f}s = {cpu / max(updates, 1) * 1000:.1f} ms/update "
-        "(process tree)"
+        f"(process tree); sandbox CPU {run['sandbox_cpu']:.0f}s, this bench's own "
+        f"{run['bench_cpu']:.0f}s"
     )
     waits = result.notice_waits or []
     print(
