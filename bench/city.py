@@ -9,9 +9,11 @@ Seeds the demo (``seed-demo``), then ``--members`` members spread over the demo'
 three branches (in each branch two thirds residents and a third volunteers with skills, a
 place and availability), with Core bulk inserts. ``--active`` of them are sandbox users,
 the ones who tap during the day: residents and volunteers in every branch, living near
-their branch's centre; the active volunteers offer every category at every hour in every
-language, and the active residents hold credit. The others only make the database
-city-sized (their chats do not exist in the sandbox, so what is sent to them fails there).
+their branch's centre (the others at least ~1 km out, so that the active volunteers are
+the nearest and get the nudges); the active volunteers offer every category at every hour
+in every language, and the active residents hold credit. The others only make the
+database city-sized: their chat ids are unknown to the sandbox, which refuses what is
+sent to them (the outbox skips it, as for a member who left Telegram).
 
 Then the day, compressed into ``--minutes``, the bot sweeping every ``--sweep-seconds``:
 
@@ -29,13 +31,15 @@ Then the day, compressed into ``--minutes``, the bot sweeping every ``--sweep-se
   "I'll come".
 
 A member taps one thing at a time and waits for the bot's answer (the wizard's steps in
-a row). Reply latency is taken from the sandbox's own event times (the user's update →
-the bot's first reply in that chat: a message that is not a notice, an edit, or the answer
-to that very button), per kind of tap. Then: updates/s, the bot's CPU per update (its
-whole process tree), the outbox (messages sent, notice wait from enqueue to sent, the
-announcements sent and not), RSS/PSS/USS per bot process, the database's size, and the
-checks: ``timebank ledger verify``, no update answered twice, every race one winner, no
-order paid twice, the credits posted equal to the minutes confirmed.
+a row; a background tap on a busy chat is not made). Reply latency is taken from the
+sandbox's own event times (the user's update → the bot's first reply in that chat: a
+message the outbox did not send, an edit, or the answer to that very button), per kind of
+tap; the pairing and the checks on the event stream are in `bench.city_day`. Then:
+updates/s, the bot's CPU per update (its whole process tree), the outbox (messages sent,
+notice wait from enqueue to sent, the announcements sent and not), RSS/PSS/USS per bot
+process, the database's size, and the checks: ``timebank ledger verify``, no update
+answered twice, every race one winner, no order accepted or paid twice, the credits
+posted equal to the minutes confirmed. ``--profile DIR`` records the bot with py-spy.
 """
 
 from __future__ import annotations
