@@ -109,6 +109,9 @@ REPLY_TIMEOUT = 30.0
 UNKNOWN_CHATS = 9_000_000_000
 
 
+Waiter = tuple[Callable[[dict[str, Any]], bool], asyncio.Future[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Citizen:
     member_id: int
@@ -270,14 +273,12 @@ class Day:
         self.events: list[dict[str, Any]] = []
         self.bot_events: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.keyboards: dict[int, list[str]] = defaultdict(list)
-        self.waiters: dict[int, list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future[dict[str, Any]]]]] = defaultdict(list)  # fmt: skip  # noqa: E501
+        self.waiters: dict[int, list[Waiter]] = defaultdict(list)
         self.last_seq = 0
         self.failures = 0
-        self.timeouts = 0
         self.pressed: set[tuple[int, str]] = set()
         self.nudged: dict[int, list[tuple[int, int, str]]] = {}  # order tag → (chat, message, data)
         self.races: list[tuple[int, list[cd.Tap]]] = []
-        self.orders_placed = 0
         self.order_errors: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stopping = False
@@ -335,7 +336,6 @@ class Day:
         try:
             return await asyncio.wait_for(future, REPLY_TIMEOUT)
         except TimeoutError:
-            self.timeouts += 1
             with contextlib.suppress(ValueError):
                 self.waiters[chat].remove(waiter)
             return None
@@ -433,7 +433,6 @@ class Day:
                     session, requester_id=citizen.member_id, beneficiary_id=citizen.member_id,
                     request=request, key=f"city:{self.run}:{tag}", max_open=3,
                 )  # fmt: skip
-            self.orders_placed += 1
         except Exception as error:
             self.order_errors[type(error).__name__] += 1
 
@@ -480,8 +479,7 @@ class Day:
         send = cd.button(review["message"], cd.SEND)
         assert send is not None
         body = {"message_id": review["message"]["message_id"], "callback_data": send}
-        if await self._act(chat, "ask: send", "press", body) is not None:
-            self.orders_placed += 1
+        await self._act(chat, "ask: send", "press", body)
 
     async def keyboard(self, chat: int, ready: Callable[[list[str]], bool], since: int) -> bool:
         """Wait until the bot's reply keyboard in `chat` is `ready` (it may come a moment
