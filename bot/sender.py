@@ -75,7 +75,9 @@ RELEASE_SECONDS = 2.0
 TIMEOUT = 20  # seconds a call to Telegram may take (well inside `outbox.LEASE`)
 SETTLE_EVERY = 5.0  # seconds between looks for claims a killed sender left
 TIMINGS_EVERY = 500  # messages between two logs of the sender's timings
-PAGE = 8  # due messages read at once (claimed one by one as they leave)
+PAGE = 8  # due messages read and rendered at once (claimed one by one as they leave)
+RECORD_EVERY = 0.2  # seconds between two records of the messages sent meanwhile
+RECORD_MOST = 32  # messages sent that are recorded at once, without waiting RECORD_EVERY
 # `_prepare`'s chat for a member who blocked the bot (chat ids are numbers).
 AWAY = "away"
 
@@ -141,12 +143,16 @@ class Sender:
         self._held: set[int] = set()  # ids read and not yet finished with
         self._gates = {lane: asyncio.Lock() for lane in Lane}
         self._tasks: set[asyncio.Task] = set()
+        self._chats: dict[str, asyncio.Future[None]] = {}  # a chat's last message read
+        self._answered: list[tuple[outbox.Sent, float]] = []  # sent, not yet recorded
+        self._record_now = asyncio.Event()
         self.timings = Timings()
         self.sent = 0
         self.throttled = 0
 
     async def run(self) -> None:
         readers = [asyncio.create_task(self._read(priority)) for priority in outbox.Priority]
+        recorder = asyncio.create_task(self._record())
         try:
             while True:
                 try:
@@ -167,6 +173,11 @@ class Sender:
                 for task in unfinished:
                     task.cancel()
                 await asyncio.gather(*unfinished, return_exceptions=True)
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            # Brief, as a release is: what is left unrecorded is settled as sent.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.record(), RELEASE_SECONDS)
 
     async def settle(self) -> list[int]:
         """Settle the claims a killed sender left (see `outbox.settle_unconfirmed`)."""
@@ -178,9 +189,10 @@ class Sender:
         return settled
 
     async def _read(self, priority: outbox.Priority) -> None:
-        """The lane's due messages, read in order and handed to deliveries, at most
-        `in_flight` at once; waits `idle` when there are none."""
+        """The lane's due messages, read a page at a time in order and handed to
+        deliveries, at most `in_flight` at once; waits `idle` when there are none."""
         places = asyncio.Semaphore(self.in_flight)
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 async with self.sessions() as session:
@@ -188,24 +200,44 @@ class Sender:
                 if not rows:
                     await asyncio.sleep(self.idle)
                     continue
-                for row in rows:
-                    self._held.add(row.id)
+                self._held.update(row.id for row in rows)
+                try:
+                    page = await self._prepare(rows)
+                except BaseException:
+                    self._held.difference_update(row.id for row in rows)
+                    raise
+                for n, ready in enumerate(page):
                     try:
-                        ready = await self._prepare(row)
+                        await places.acquire()
                     except BaseException:
-                        self._held.discard(row.id)
+                        self._held.difference_update(r.row.id for r in page[n:])
                         raise
-                    await places.acquire()
-                    task = asyncio.create_task(self._deliver(ready, Lane[priority.name]))
+                    # A chat's messages leave in the order they were read: each waits for
+                    # the one before it to be done with (`_deliver`).
+                    after = self._chats.get(ready.chat) if ready.chat else None
+                    done: asyncio.Future[None] = loop.create_future()
+                    if ready.chat:
+                        self._chats[ready.chat] = done
+                    task = asyncio.create_task(
+                        self._deliver(ready, Lane[priority.name], after=after)
+                    )
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                    task.add_done_callback(lambda _, row=row: self._held.discard(row.id))
+                    task.add_done_callback(
+                        lambda _, ready=ready, done=done: self._done_with(ready, done)
+                    )
                     task.add_done_callback(lambda _: places.release())
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # keep delivering whatever one message did
                 log_event(log, "sender error", logging.ERROR, error=repr(error))
                 await asyncio.sleep(1)
+
+    def _done_with(self, ready: Ready, done: asyncio.Future[None]) -> None:
+        self._held.discard(ready.row.id)
+        done.set_result(None)
+        if ready.chat and self._chats.get(ready.chat) is done:
+            del self._chats[ready.chat]
 
     async def paced(self) -> None:
         """Wait for a slot of the overall rate, for a call made beside the outbox (the
@@ -215,30 +247,56 @@ class Sender:
         async with self._gates[Lane.BROADCAST]:
             await self.pace.turn(None, Lane.BROADCAST)
 
-    async def _prepare(self, row: outbox.Due) -> Ready:
+    async def _prepare(self, rows: list[outbox.Due]) -> list[Ready]:
+        """A page of messages rendered in one session, each in its member's language: their
+        members, chats and blocks read in one statement each, and what the renderers read
+        (a broadcast, an order) read once for the page (the session's identity map)."""
+        wanted = {row.member_id for row in rows}
         async with self.sessions() as session:
-            member = await session.get(Member, row.member_id)
-            chat = await session.scalar(
-                select(Identity.external_id).where(
-                    Identity.member_id == row.member_id, Identity.platform == PLATFORM
+            members = {
+                member.id: member
+                for member in await session.scalars(select(Member).where(Member.id.in_(wanted)))
+            }
+            chats = dict(
+                (
+                    await session.execute(
+                        select(Identity.member_id, Identity.external_id).where(
+                            Identity.member_id.in_(wanted), Identity.platform == PLATFORM
+                        )
+                    )
+                ).all()
+            )
+            blocked = set(
+                await session.scalars(
+                    select(BlockedMember.member_id).where(BlockedMember.member_id.in_(wanted))
                 )
             )
-            if await session.get(BlockedMember, row.member_id) is not None:
-                return Ready(row, AWAY, None)
-            if member is None or chat is None:
-                return Ready(row, None, None)
-            language = member.language
-            if language not in self.i18n.available_locales:
-                language = self.i18n.default_locale
-            with self.i18n.context(), self.i18n.use_locale(language):
-                return Ready(row, chat, await notices.render(session, row, member))
+            page = []
+            for row in rows:
+                member, chat = members.get(row.member_id), chats.get(row.member_id)
+                if row.member_id in blocked:
+                    page.append(Ready(row, AWAY, None))
+                    continue
+                if member is None or chat is None:
+                    page.append(Ready(row, None, None))
+                    continue
+                language = member.language
+                if language not in self.i18n.available_locales:
+                    language = self.i18n.default_locale
+                with self.i18n.context(), self.i18n.use_locale(language):
+                    page.append(Ready(row, chat, await notices.render(session, row, member)))
+            return page
 
     async def _claim(self, row: outbox.Due) -> None:
         if not await atomically(self.sessions, lambda s: outbox.claim(s, row.id)):
             raise NotClaimed()
 
-    async def _deliver(self, ready: Ready, lane: Lane) -> None:
+    async def _deliver(
+        self, ready: Ready, lane: Lane, *, after: asyncio.Future[None] | None = None
+    ) -> None:
         try:
+            if after is not None:
+                await asyncio.wait([after])
             await self._send(ready, lane)
         except NotClaimed:
             pass
@@ -309,25 +367,46 @@ class Sender:
             )
             return
         answered_at = loop.time()
-        await atomically(
-            self.sessions,
-            lambda s: outbox.mark_sent(s, row.id, chat, message_id, sent_as=sent_as),
-        )
-        self._count(claimed_at, departure.left_at, answered_at, loop.time())
+        if claimed_at is not None and departure.left_at is not None:
+            self.timings.add("claim_to_leave", departure.left_at - claimed_at)
+            self.timings.add("leave_to_answer", answered_at - departure.left_at)
+        self._answered.append((outbox.Sent(row.id, chat, message_id, sent_as), answered_at))
+        if len(self._answered) >= RECORD_MOST:
+            self._record_now.set()
 
-    def _count(
-        self,
-        claimed_at: float | None,
-        left_at: float | None,
-        answered_at: float,
-        recorded_at: float,
-    ) -> None:
-        self.sent += 1
-        if claimed_at is not None and left_at is not None:
-            self.timings.add("claim_to_leave", left_at - claimed_at)
-            self.timings.add("leave_to_answer", answered_at - left_at)
-        self.timings.add("answer_to_record", recorded_at - answered_at)
-        if self.sent % TIMINGS_EVERY == 0:
+    async def _record(self) -> None:
+        """Record the answered messages every `RECORD_EVERY` (at once when `RECORD_MOST`
+        wait), in one transaction."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._record_now.wait(), RECORD_EVERY)
+            self._record_now.clear()
+            try:
+                await self.record()
+            except Exception as error:  # kept, and recorded with the next ones
+                log_event(log, "sender error", logging.ERROR, error=repr(error))
+
+    async def record(self) -> None:
+        """Record the messages Telegram took since the last time, in one transaction. A
+        sender killed before it leaves them claimed: settled as sent, once."""
+        if not self._answered:
+            return
+        batch, self._answered = self._answered, []
+        try:
+            await atomically(
+                self.sessions, lambda s: outbox.mark_sent_many(s, [sent for sent, _ in batch])
+            )
+        except BaseException:
+            self._answered[:0] = batch
+            raise
+        self._count([answered_at for _, answered_at in batch])
+
+    def _count(self, answered: list[float]) -> None:
+        recorded_at = asyncio.get_running_loop().time()
+        for answered_at in answered:
+            self.timings.add("answer_to_record", recorded_at - answered_at)
+        before, self.sent = self.sent, self.sent + len(answered)
+        if self.sent // TIMINGS_EVERY > before // TIMINGS_EVERY:
             log_event(
                 log, "sender timings (ms, p50/p95/max)", sent=self.sent, **self.timings.summary()
             )
