@@ -195,6 +195,9 @@ class Sender:
         loop = asyncio.get_running_loop()
         while True:
             try:
+                # What a page renders may need a message this sender sent (an edit needs
+                # its id): what is answered is recorded first.
+                await self.record()
                 async with self.sessions() as session:
                     rows = await outbox.due(session, limit=PAGE, priority=priority, skip=self._held)
                 if not rows:
