@@ -61,6 +61,7 @@ from aiogram.methods.base import TelegramType
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import bot.app  # noqa: F401  (keeps aiogram's Response[T] models, as the running bot does)
 from bench import databases, procstats
 from bench.processes import running_sandbox
 from bot.i18n import create_i18n

@@ -1,38 +1,46 @@
 """The outbox sender: delivers queued messages within Telegram's limits, claiming each
-one only as its request leaves and recording Telegram's answer right after.
+one only as its request leaves and recording Telegram's answers in small batches.
 
 Each lane of the outbox (`core.outbox.Priority`: nudges and notices, then broadcasts) has
 a reader and up to `in_flight` deliveries at once. The reader reads the lane's due
-messages in order, without claiming them, renders each in its member's language and
-hands it to a delivery as a place comes free (one message ready ahead). A delivery
-waits for its turn of the bot's pace (`bot.pace`: shared with the handlers' replies,
-which go first; overall and per chat, counted as the turn is taken), then claims its row
-in a short transaction and sends it at once; right after Telegram answers, it records the
-outcome in a transaction of its own: sent (with the message id), blocked (a 403 marks
-the member), refused, flood control (a 429 puts the message back with its `retry_after`
-and holds the pace that long) or to be tried again later. Its calls go out once
-(`retried_by_caller`), so that a 429 holds every send rather than one.
+messages in order, a page (`PAGE`) at a time without claiming them, renders the page in
+one session (members, chats and blocks read in one statement each; what the renderers
+read, a broadcast or an order, read once for the page), each message in its member's
+language, and hands them to deliveries as places come free. A chat's messages go in the
+order read: each delivery waits until the one before it to the same chat is done with.
+A delivery waits for room in its chat (`Pace.room`, outside the lane's gate, so that a
+chat's one-a-second never holds up the lane), then for its turn of the bot's pace
+(`bot.pace`: shared with the handlers' replies, which go first; a waiting broadcast gets
+at least one turn in `pace.BROADCAST_SHARE`; counted as the turn is taken), then claims
+its row in a short transaction and sends it at once. Telegram's answer is recorded:
+sent messages together, every `RECORD_EVERY` (at once past `RECORD_MOST`, and before the
+reader reads a page, so that an edit rendered there finds its message's id) in one
+transaction (`outbox.mark_sent_many`); the rest in a transaction of their own: blocked (a
+403 marks the member), refused, flood control (a 429 puts the message back with its
+`retry_after` and holds the pace that long) or to be tried again later. Its calls go
+out once (`retried_by_caller`), so that a 429 holds every send rather than one.
 
 A lane lets one delivery at a time from its turn to its request leaving (the pace's
 gate), so it has at most one message claimed that has not left, and that only from the
 claim's commit to the request's leaving: the claim comes after the turn, so nothing
 (a reply that came meanwhile, a progress edit) is let go in between, and what remains is
 the commit's return and the HTTP client's write (timed: `Timings`, claim_to_leave). Up
-to `in_flight` more may have left and be waiting for their answers (enough to keep the
-pace's rate when Telegram or the event loop is slow). Killed (kill -9), the sender
-leaves those claimed; once their lease runs out, the next run counts them as sent,
-unconfirmed (`outbox.settle_unconfirmed`). Stopped gently, it lets the deliveries finish
-(`drain`), and gives back a message claimed whose request had not left yet.
+to `in_flight` more may have left and be waiting for their answers, and up to a batch's
+worth be answered and not yet recorded. Killed (kill -9), the sender leaves all those
+claimed; once their lease runs out, the next run counts them as sent, unconfirmed
+(`outbox.settle_unconfirmed`): a batch's messages were sent, so nothing is lost or sent
+twice, only their message ids (a later edit of one of them is skipped). Stopped gently,
+it lets the deliveries finish (`drain`), records what was answered, and gives back a
+message claimed whose request had not left yet.
 
 The trade-off of a kill: Telegram's sendMessage has no idempotency key and a bot cannot
 ask whether a message arrived, so a claim left unrecorded is either sent again or counted
 as sent. Sent again, it is a duplicate whenever its request had left, the likely case (a
-message spends milliseconds waiting for its answer and being recorded, p95 tens of ms
-under load; from the claim's return to its request, hundredths of a ms, at most half
-a ms in `bench.broadcast`); counted as sent, it is a miss only when the kill came in
-that window or during the claim's commit. The sender counts it as sent (at most once:
-nobody gets a message twice), and keeps the window before the request as short as a
-claim that must commit first allows.
+message spends milliseconds waiting for its answer, and up to `RECORD_EVERY` waiting for
+its record); counted as sent, it is a miss only when the kill came between the claim's
+commit and the request (hundredths of a ms, at most half a ms in `bench.broadcast`). The
+sender counts it as sent (at most once: nobody gets a message twice), and keeps the
+window before the request as short as a claim that must commit first allows.
 
 Broadcasts (`Kind.BROADCAST`) may go as Telegram's paid broadcasts (`allow_paid_broadcast`,
 `paid_rate` a second, a bucket of the pace beside the free 30): off unless `paid_rate`
