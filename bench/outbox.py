@@ -1,6 +1,6 @@
 """Outbox delivery rate: the real `bot.sender.Sender` against the sandbox's Telegram limits.
 
-    python -m bench.outbox [--users 600] [--chats 5] [--per-chat 6] [--spread]
+    python -m bench.outbox [--users 600] [--chats 5] [--per-chat 6] [--spread] [--rate 29]
                            [--postgres URL | --no-postgres] [--no-sqlite] [--in-process]
 
 Starts the sandbox Bot API server (a child process `python -m sandbox`, or in this process
@@ -21,6 +21,12 @@ sender's own `throttled`; the most sends in any one second; enqueue-to-delivery 
 p50/p95/max (outbox `created_at` to the sandbox's message event); the smallest gap between
 two messages to one chat. A scratch SQLite file and a scratch PostgreSQL database are
 created and dropped.
+
+The sender's cost: its process's CPU (this one's, the sandbox being a child) and, on
+PostgreSQL, the server's (every postgres process, ended backends included) from starting
+the sender to the drain, per message delivered. `--rate R` above 30 lifts the sandbox's
+limits and gives the sender a pace of R a second overall and per chat, so that the rate
+printed is the sender's own ceiling on this machine rather than Telegram's limit.
 """
 
 from __future__ import annotations
@@ -55,10 +61,12 @@ from aiogram.methods.base import TelegramType
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench import databases
+import bot.app  # noqa: F401  (keeps aiogram's Response[T] models, as the running bot does)
+from bench import databases, procstats
 from bench.processes import running_sandbox
 from bot.i18n import create_i18n
 from bot.middlewares import PLATFORM
+from bot.pace import RATE, Pace, PaceMiddleware
 from bot.retry import RetryMiddleware
 from bot.sender import Sender
 from core import outbox
@@ -152,11 +160,14 @@ class CountRetryAfter(BaseRequestMiddleware):
             raise
 
 
-def make_bot(base_url: str, counter: CountRetryAfter) -> Bot:
-    """The bot as `bot.app.create_bot` makes it, pointed at the sandbox, plus the counter."""
+def make_bot(base_url: str, counter: CountRetryAfter, rate: float = RATE) -> Bot:
+    """The bot as `bot.app.create_bot` makes it, pointed at the sandbox, plus the counter;
+    its pace keeps `rate` a second (above Telegram's, per chat too)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
     session.middleware(RetryMiddleware())
     session.middleware(counter)
+    lifted = rate > LIMIT_PER_SECOND
+    session.middleware(PaceMiddleware(Pace(rate, chat_rate=rate) if lifted else Pace(rate)))
     return Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
@@ -314,7 +325,9 @@ async def run_once(url: str, args: argparse.Namespace) -> list[str]:
     sessions = session_factory(engine)
     try:
         async with (
-            running_sandbox(TOKEN, rate_limits=True, in_process=args.in_process) as base_url,
+            running_sandbox(
+                TOKEN, rate_limits=args.rate <= LIMIT_PER_SECOND, in_process=args.in_process
+            ) as base_url,
             aiohttp.ClientSession() as http,
         ):
             volunteer_chats = await _create_users(
@@ -327,12 +340,14 @@ async def run_once(url: str, args: argparse.Namespace) -> list[str]:
                 sessions, volunteer_chats, requester_chats, args.per_chat, args.spread, rng
             )
             counter = CountRetryAfter()
-            bot = make_bot(base_url, counter)
+            bot = make_bot(base_url, counter, args.rate)
             sender = Sender(bot, sessions, create_i18n("zh_Hans"))
+            postgres = url.startswith("postgresql")
             try:
                 after = await _last_seq(http, base_url)
                 await enqueue(sessions, plan)
                 started = time.time()
+                cpu = time.process_time(), procstats.named_cpu("postgres") if postgres else 0.0
                 task = asyncio.create_task(sender.run())
                 deadline = started + args.timeout
                 while time.time() < deadline:
@@ -343,10 +358,21 @@ async def run_once(url: str, args: argparse.Namespace) -> list[str]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                used = (
+                    time.process_time() - cpu[0],
+                    (procstats.named_cpu("postgres") - cpu[1]) if postgres else 0.0,
+                )
             finally:
                 await bot.session.close()
             delivered = await _bot_messages(http, base_url, after)
-        return await _report(sessions, plan, delivered, counter, sender, started, drained)
+        lines = await _report(sessions, plan, delivered, counter, sender, started, drained)
+        n = max(1, len(delivered))
+        server = f", PostgreSQL server {used[1] * 1000 / n:.2f} ms" if postgres else ""
+        return [
+            *lines,
+            f"  CPU per message delivered: sender process {used[0] * 1000 / n:.2f} ms{server}"
+            f" ({used[0]:.1f} s{f' + {used[1]:.1f} s' if postgres else ''} for {n})",
+        ]
     finally:
         await engine.dispose()
 
@@ -441,13 +467,20 @@ def main() -> None:
     databases.add_arguments(parser)
     parser.add_argument("--in-process", action="store_true", help="sandbox in this process")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after (s)")
+    parser.add_argument(
+        "--rate", type=float, default=RATE, help="the sender's pace; above 30 lifts the limits"
+    )
     args = parser.parse_args()
     args.chats = max(1, min(args.chats, ORDERS))
     where = "this process" if args.in_process else "a child process"
     print(
         f"outbox: {args.users} users x 1 nudge + {args.chats} chats x {args.per_chat} relays"
-        f" ({'scattered' if args.spread else 'in a row'}); sandbox in {where},"
-        f" default limits (30/s per bot, 1/s per chat, burst 4)",
+        f" ({'scattered' if args.spread else 'in a row'}); sandbox in {where}, "
+        + (
+            f"limits lifted, the sender's pace {args.rate:g}/s"
+            if args.rate > LIMIT_PER_SECOND
+            else "default limits (30/s per bot, 1/s per chat, burst 4)"
+        ),
         flush=True,
     )
     databases.run_on_each(args, "outbox", lambda url: run_once(url, args))

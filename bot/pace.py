@@ -20,9 +20,13 @@ the wire:
 - Telegram's paid broadcasts (`allow_paid_broadcast`) have an overall bucket of their own.
 
 Who goes first is the lane (`Lane`): a handler's reply, then the outbox's nudges and
-notices, then broadcast messages, which fill the room the others leave. Waiting messages
-are woken one at a time, the first in lane order whose buckets allow it; a 429's
-`retry_after` holds every lane.
+notices, then broadcast messages, which fill the room the others leave, except that a
+broadcast message waiting while notices take `BROADCAST_SHARE` - 1 turns in a row gets the
+next (a steady stream of notices never starves an announcement; replies still go first).
+Waiting messages are woken one at a time, the first in lane order whose buckets allow it; a
+429's `retry_after` holds every lane. An outbox message waits for room in its chat
+(`Pace.room`) before it joins its lane's gate, so that a chat's one-a-second never holds
+up the lane's messages to other chats.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ RATE = 29.0  # messages a second overall: Telegram's 30, less one
 SLACK = 0.9  # of an interval: how early a message may go to make up for a late one
 CHAT_RATE = 1.0  # messages a second to one chat
 CHAT_BURST = 3  # messages to one chat at once
+BROADCAST_SHARE = 4  # a broadcast waiting gets at least one turn in this many of the outbox's
 FORGET_AFTER = 10_000  # chats remembered before the idle ones are forgotten
 
 
@@ -105,6 +110,7 @@ class Pace:
         self._waiting: list[_Waiter] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
+        self._notices_passed = 0  # notice turns taken in a row while a broadcast waited
 
     def allow_paid(self, rate: float) -> None:
         """Paid broadcasts go at `rate` a second, beside the free limit."""
@@ -138,6 +144,17 @@ class Pace:
             self._waiting.remove(waiter)
             self._wake_next(loop.time())
 
+    async def room(self, chat: int | str) -> None:
+        """Wait until `chat`'s bucket lets an outbox message go (the overall one aside): an
+        outbox message waits for its chat here, outside its lane's gate. Its turn may
+        still wait a little for the chat, if replies went there meanwhile."""
+        loop = asyncio.get_running_loop()
+        while True:  # a reply to the chat meanwhile moves its time
+            wait = self._chats.get(chat, 0.0) - self.chat_tolerance - loop.time()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
     def _bucket(self, waiter: _Waiter) -> Bucket:
         return self.paid if waiter.paid and self.paid is not None else self.overall
 
@@ -148,9 +165,24 @@ class Pace:
         return at
 
     def _first_open(self, now: float) -> _Waiter | None:
-        return next((w for w in self._waiting if self._opens_at(w) <= now), None)
+        first = next((w for w in self._waiting if self._opens_at(w) <= now), None)
+        if (
+            first is not None
+            and first.lane == Lane.NOTICE
+            and self._notices_passed >= BROADCAST_SHARE - 1
+        ):
+            broadcast = next(
+                (w for w in self._waiting if w.lane == Lane.BROADCAST and self._opens_at(w) <= now),
+                None,
+            )
+            return broadcast or first
+        return first
 
     def _leave(self, waiter: _Waiter, now: float) -> None:
+        if waiter.lane == Lane.BROADCAST:
+            self._notices_passed = 0
+        elif waiter.lane == Lane.NOTICE and any(w.lane == Lane.BROADCAST for w in self._waiting):
+            self._notices_passed += 1
         self._bucket(waiter).take(now)
         if waiter.chat is not None:
             # Replies beyond the burst (never held) leave the chat full, not in debt: the
@@ -234,6 +266,8 @@ class PaceMiddleware(BaseRequestMiddleware):
             chat = getattr(method, "chat_id", None)
             paid = bool(getattr(method, "allow_paid_broadcast", False))
             gate = departure.gate if departure is not None and before is not None else None
+            if gate is not None and chat is not None:
+                await self.pace.room(chat)
             async with gate or contextlib.nullcontext():
                 await self.pace.turn(chat, lane, paid=paid)
                 if before is not None:

@@ -1,38 +1,46 @@
 """The outbox sender: delivers queued messages within Telegram's limits, claiming each
-one only as its request leaves and recording Telegram's answer right after.
+one only as its request leaves and recording Telegram's answers in small batches.
 
 Each lane of the outbox (`core.outbox.Priority`: nudges and notices, then broadcasts) has
 a reader and up to `in_flight` deliveries at once. The reader reads the lane's due
-messages in order, without claiming them, renders each in its member's language and
-hands it to a delivery as a place comes free (one message ready ahead). A delivery
-waits for its turn of the bot's pace (`bot.pace`: shared with the handlers' replies,
-which go first; overall and per chat, counted as the turn is taken), then claims its row
-in a short transaction and sends it at once; right after Telegram answers, it records the
-outcome in a transaction of its own: sent (with the message id), blocked (a 403 marks
-the member), refused, flood control (a 429 puts the message back with its `retry_after`
-and holds the pace that long) or to be tried again later. Its calls go out once
-(`retried_by_caller`), so that a 429 holds every send rather than one.
+messages in order, a page (`PAGE`) at a time without claiming them, renders the page in
+one session (members, chats and blocks read in one statement each; what the renderers
+read, a broadcast or an order, read once for the page), each message in its member's
+language, and hands them to deliveries as places come free. A chat's messages go in the
+order read: each delivery waits until the one before it to the same chat is done with.
+A delivery waits for room in its chat (`Pace.room`, outside the lane's gate, so that a
+chat's one-a-second never holds up the lane), then for its turn of the bot's pace
+(`bot.pace`: shared with the handlers' replies, which go first; a waiting broadcast gets
+at least one turn in `pace.BROADCAST_SHARE`; counted as the turn is taken), then claims
+its row in a short transaction and sends it at once. Telegram's answer is recorded:
+sent messages together, every `RECORD_EVERY` (at once past `RECORD_MOST`, and before the
+reader reads a page, so that an edit rendered there finds its message's id) in one
+transaction (`outbox.mark_sent_many`); the rest in a transaction of their own: blocked (a
+403 marks the member), refused, flood control (a 429 puts the message back with its
+`retry_after` and holds the pace that long) or to be tried again later. Its calls go
+out once (`retried_by_caller`), so that a 429 holds every send rather than one.
 
 A lane lets one delivery at a time from its turn to its request leaving (the pace's
 gate), so it has at most one message claimed that has not left, and that only from the
 claim's commit to the request's leaving: the claim comes after the turn, so nothing
 (a reply that came meanwhile, a progress edit) is let go in between, and what remains is
 the commit's return and the HTTP client's write (timed: `Timings`, claim_to_leave). Up
-to `in_flight` more may have left and be waiting for their answers (enough to keep the
-pace's rate when Telegram or the event loop is slow). Killed (kill -9), the sender
-leaves those claimed; once their lease runs out, the next run counts them as sent,
-unconfirmed (`outbox.settle_unconfirmed`). Stopped gently, it lets the deliveries finish
-(`drain`), and gives back a message claimed whose request had not left yet.
+to `in_flight` more may have left and be waiting for their answers, and up to a batch's
+worth be answered and not yet recorded. Killed (kill -9), the sender leaves all those
+claimed; once their lease runs out, the next run counts them as sent, unconfirmed
+(`outbox.settle_unconfirmed`): a batch's messages were sent, so nothing is lost or sent
+twice, only their message ids (a later edit of one of them is skipped). Stopped gently,
+it lets the deliveries finish (`drain`), records what was answered, and gives back a
+message claimed whose request had not left yet.
 
 The trade-off of a kill: Telegram's sendMessage has no idempotency key and a bot cannot
 ask whether a message arrived, so a claim left unrecorded is either sent again or counted
 as sent. Sent again, it is a duplicate whenever its request had left, the likely case (a
-message spends milliseconds waiting for its answer and being recorded, p95 tens of ms
-under load; from the claim's return to its request, hundredths of a ms, at most half
-a ms in `bench.broadcast`); counted as sent, it is a miss only when the kill came in
-that window or during the claim's commit. The sender counts it as sent (at most once:
-nobody gets a message twice), and keeps the window before the request as short as a
-claim that must commit first allows.
+message spends milliseconds waiting for its answer, and up to `RECORD_EVERY` waiting for
+its record); counted as sent, it is a miss only when the kill came between the claim's
+commit and the request (hundredths of a ms, at most half a ms in `bench.broadcast`). The
+sender counts it as sent (at most once: nobody gets a message twice), and keeps the
+window before the request as short as a claim that must commit first allows.
 
 Broadcasts (`Kind.BROADCAST`) may go as Telegram's paid broadcasts (`allow_paid_broadcast`,
 `paid_rate` a second, a bucket of the pace beside the free 30): off unless `paid_rate`
@@ -75,7 +83,9 @@ RELEASE_SECONDS = 2.0
 TIMEOUT = 20  # seconds a call to Telegram may take (well inside `outbox.LEASE`)
 SETTLE_EVERY = 5.0  # seconds between looks for claims a killed sender left
 TIMINGS_EVERY = 500  # messages between two logs of the sender's timings
-PAGE = 8  # due messages read at once (claimed one by one as they leave)
+PAGE = 8  # due messages read and rendered at once (claimed one by one as they leave)
+RECORD_EVERY = 0.2  # seconds between two records of the messages sent meanwhile
+RECORD_MOST = 32  # messages sent that are recorded at once, without waiting RECORD_EVERY
 # `_prepare`'s chat for a member who blocked the bot (chat ids are numbers).
 AWAY = "away"
 
@@ -141,12 +151,16 @@ class Sender:
         self._held: set[int] = set()  # ids read and not yet finished with
         self._gates = {lane: asyncio.Lock() for lane in Lane}
         self._tasks: set[asyncio.Task] = set()
+        self._chats: dict[str, asyncio.Future[None]] = {}  # a chat's last message read
+        self._answered: list[tuple[outbox.Sent, float]] = []  # sent, not yet recorded
+        self._record_now = asyncio.Event()
         self.timings = Timings()
         self.sent = 0
         self.throttled = 0
 
     async def run(self) -> None:
         readers = [asyncio.create_task(self._read(priority)) for priority in outbox.Priority]
+        recorder = asyncio.create_task(self._record())
         try:
             while True:
                 try:
@@ -167,6 +181,11 @@ class Sender:
                 for task in unfinished:
                     task.cancel()
                 await asyncio.gather(*unfinished, return_exceptions=True)
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            # Brief, as a release is: what is left unrecorded is settled as sent.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.record(), RELEASE_SECONDS)
 
     async def settle(self) -> list[int]:
         """Settle the claims a killed sender left (see `outbox.settle_unconfirmed`)."""
@@ -178,34 +197,58 @@ class Sender:
         return settled
 
     async def _read(self, priority: outbox.Priority) -> None:
-        """The lane's due messages, read in order and handed to deliveries, at most
-        `in_flight` at once; waits `idle` when there are none."""
+        """The lane's due messages, read a page at a time in order and handed to
+        deliveries, at most `in_flight` at once; waits `idle` when there are none."""
         places = asyncio.Semaphore(self.in_flight)
+        loop = asyncio.get_running_loop()
         while True:
             try:
+                # What a page renders may need a message this sender sent (an edit needs
+                # its id): what is answered is recorded first.
+                await self.record()
                 async with self.sessions() as session:
                     rows = await outbox.due(session, limit=PAGE, priority=priority, skip=self._held)
                 if not rows:
                     await asyncio.sleep(self.idle)
                     continue
-                for row in rows:
-                    self._held.add(row.id)
+                self._held.update(row.id for row in rows)
+                try:
+                    page = await self._prepare(rows)
+                except BaseException:
+                    self._held.difference_update(row.id for row in rows)
+                    raise
+                for n, ready in enumerate(page):
                     try:
-                        ready = await self._prepare(row)
+                        await places.acquire()
                     except BaseException:
-                        self._held.discard(row.id)
+                        self._held.difference_update(r.row.id for r in page[n:])
                         raise
-                    await places.acquire()
-                    task = asyncio.create_task(self._deliver(ready, Lane[priority.name]))
+                    # A chat's messages leave in the order they were read: each waits for
+                    # the one before it to be done with (`_deliver`).
+                    after = self._chats.get(ready.chat) if ready.chat else None
+                    done: asyncio.Future[None] = loop.create_future()
+                    if ready.chat:
+                        self._chats[ready.chat] = done
+                    task = asyncio.create_task(
+                        self._deliver(ready, Lane[priority.name], after=after)
+                    )
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                    task.add_done_callback(lambda _, row=row: self._held.discard(row.id))
+                    task.add_done_callback(
+                        lambda _, ready=ready, done=done: self._done_with(ready, done)
+                    )
                     task.add_done_callback(lambda _: places.release())
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # keep delivering whatever one message did
                 log_event(log, "sender error", logging.ERROR, error=repr(error))
                 await asyncio.sleep(1)
+
+    def _done_with(self, ready: Ready, done: asyncio.Future[None]) -> None:
+        self._held.discard(ready.row.id)
+        done.set_result(None)
+        if ready.chat and self._chats.get(ready.chat) is done:
+            del self._chats[ready.chat]
 
     async def paced(self) -> None:
         """Wait for a slot of the overall rate, for a call made beside the outbox (the
@@ -215,30 +258,56 @@ class Sender:
         async with self._gates[Lane.BROADCAST]:
             await self.pace.turn(None, Lane.BROADCAST)
 
-    async def _prepare(self, row: outbox.Due) -> Ready:
+    async def _prepare(self, rows: list[outbox.Due]) -> list[Ready]:
+        """A page of messages rendered in one session, each in its member's language: their
+        members, chats and blocks read in one statement each, and what the renderers read
+        (a broadcast, an order) read once for the page (the session's identity map)."""
+        wanted = {row.member_id for row in rows}
         async with self.sessions() as session:
-            member = await session.get(Member, row.member_id)
-            chat = await session.scalar(
-                select(Identity.external_id).where(
-                    Identity.member_id == row.member_id, Identity.platform == PLATFORM
+            members = {
+                member.id: member
+                for member in await session.scalars(select(Member).where(Member.id.in_(wanted)))
+            }
+            chats = dict(
+                (
+                    await session.execute(
+                        select(Identity.member_id, Identity.external_id).where(
+                            Identity.member_id.in_(wanted), Identity.platform == PLATFORM
+                        )
+                    )
+                ).all()
+            )
+            blocked = set(
+                await session.scalars(
+                    select(BlockedMember.member_id).where(BlockedMember.member_id.in_(wanted))
                 )
             )
-            if await session.get(BlockedMember, row.member_id) is not None:
-                return Ready(row, AWAY, None)
-            if member is None or chat is None:
-                return Ready(row, None, None)
-            language = member.language
-            if language not in self.i18n.available_locales:
-                language = self.i18n.default_locale
-            with self.i18n.context(), self.i18n.use_locale(language):
-                return Ready(row, chat, await notices.render(session, row, member))
+            page = []
+            for row in rows:
+                member, chat = members.get(row.member_id), chats.get(row.member_id)
+                if row.member_id in blocked:
+                    page.append(Ready(row, AWAY, None))
+                    continue
+                if member is None or chat is None:
+                    page.append(Ready(row, None, None))
+                    continue
+                language = member.language
+                if language not in self.i18n.available_locales:
+                    language = self.i18n.default_locale
+                with self.i18n.context(), self.i18n.use_locale(language):
+                    page.append(Ready(row, chat, await notices.render(session, row, member)))
+            return page
 
     async def _claim(self, row: outbox.Due) -> None:
         if not await atomically(self.sessions, lambda s: outbox.claim(s, row.id)):
             raise NotClaimed()
 
-    async def _deliver(self, ready: Ready, lane: Lane) -> None:
+    async def _deliver(
+        self, ready: Ready, lane: Lane, *, after: asyncio.Future[None] | None = None
+    ) -> None:
         try:
+            if after is not None:
+                await asyncio.wait([after])
             await self._send(ready, lane)
         except NotClaimed:
             pass
@@ -309,25 +378,46 @@ class Sender:
             )
             return
         answered_at = loop.time()
-        await atomically(
-            self.sessions,
-            lambda s: outbox.mark_sent(s, row.id, chat, message_id, sent_as=sent_as),
-        )
-        self._count(claimed_at, departure.left_at, answered_at, loop.time())
+        if claimed_at is not None and departure.left_at is not None:
+            self.timings.add("claim_to_leave", departure.left_at - claimed_at)
+            self.timings.add("leave_to_answer", answered_at - departure.left_at)
+        self._answered.append((outbox.Sent(row.id, chat, message_id, sent_as), answered_at))
+        if len(self._answered) >= RECORD_MOST:
+            self._record_now.set()
 
-    def _count(
-        self,
-        claimed_at: float | None,
-        left_at: float | None,
-        answered_at: float,
-        recorded_at: float,
-    ) -> None:
-        self.sent += 1
-        if claimed_at is not None and left_at is not None:
-            self.timings.add("claim_to_leave", left_at - claimed_at)
-            self.timings.add("leave_to_answer", answered_at - left_at)
-        self.timings.add("answer_to_record", recorded_at - answered_at)
-        if self.sent % TIMINGS_EVERY == 0:
+    async def _record(self) -> None:
+        """Record the answered messages every `RECORD_EVERY` (at once when `RECORD_MOST`
+        wait), in one transaction."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._record_now.wait(), RECORD_EVERY)
+            self._record_now.clear()
+            try:
+                await self.record()
+            except Exception as error:  # kept, and recorded with the next ones
+                log_event(log, "sender error", logging.ERROR, error=repr(error))
+
+    async def record(self) -> None:
+        """Record the messages Telegram took since the last time, in one transaction. A
+        sender killed before it leaves them claimed: settled as sent, once."""
+        if not self._answered:
+            return
+        batch, self._answered = self._answered, []
+        try:
+            await atomically(
+                self.sessions, lambda s: outbox.mark_sent_many(s, [sent for sent, _ in batch])
+            )
+        except BaseException:
+            self._answered[:0] = batch
+            raise
+        self._count([answered_at for _, answered_at in batch])
+
+    def _count(self, answered: list[float]) -> None:
+        recorded_at = asyncio.get_running_loop().time()
+        for answered_at in answered:
+            self.timings.add("answer_to_record", recorded_at - answered_at)
+        before, self.sent = self.sent, self.sent + len(answered)
+        if self.sent // TIMINGS_EVERY > before // TIMINGS_EVERY:
             log_event(
                 log, "sender timings (ms, p50/p95/max)", sent=self.sent, **self.timings.summary()
             )

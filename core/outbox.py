@@ -195,6 +195,41 @@ async def mark_sent(
     )
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A message Telegram took, to be recorded (`mark_sent_many`)."""
+
+    id: int
+    chat_id: str | None
+    message_id: int | None
+    sent_as: str | None = None
+
+
+async def mark_sent_many(session: AsyncSession, sent: list[Sent]) -> None:
+    """Several sent messages recorded in one transaction: one statement for those sent as
+    text (an UPDATE by primary key for each, sent together), `mark_sent` for the others."""
+    plain = [one for one in sent if one.sent_as is None]
+    if plain:
+        now = utcnow()
+        await session.execute(
+            update(OutboxMessage),
+            [
+                {
+                    "id": one.id,
+                    "status": OutboxStatus.SENT,
+                    "chat_id": one.chat_id,
+                    "message_id": one.message_id,
+                    "sent_at": now,
+                    "lease_until": None,
+                }
+                for one in plain
+            ],
+        )
+    for one in sent:
+        if one.sent_as is not None:
+            await mark_sent(session, one.id, one.chat_id, one.message_id, sent_as=one.sent_as)
+
+
 async def mark_skipped(session: AsyncSession, outbox_id: int, why: str = "") -> None:
     await _finish(session, outbox_id, status=OutboxStatus.SKIPPED, error=why[:300])
 

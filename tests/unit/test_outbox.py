@@ -70,3 +70,22 @@ async def test_a_message_called_off_or_not_yet_due_is_not_claimed(sessions) -> N
         )
         assert not await outbox.claim(session, held, now=NOW)
         assert not await outbox.claim(session, early, now=NOW - timedelta(seconds=1))
+
+
+async def test_several_sent_messages_recorded_in_one_transaction(sessions) -> None:
+    text, voice = await _messages(sessions, 2)
+    async with transaction(sessions, write=True) as session:
+        assert await outbox.claim(session, text, now=NOW)
+        assert await outbox.claim(session, voice, now=NOW)
+    async with transaction(sessions, write=True) as session:
+        await outbox.mark_sent_many(
+            session, [outbox.Sent(text, "7", 11), outbox.Sent(voice, "7", 12, sent_as="voice")]
+        )
+    for outbox_id, message_id in ((text, 11), (voice, 12)):
+        row = await _row(sessions, outbox_id)
+        assert (row.status, row.chat_id, row.message_id, row.lease_until) == (
+            OutboxStatus.SENT, "7", message_id, None
+        )  # fmt: skip
+        assert row.sent_at is not None
+    assert (await _row(sessions, voice)).payload == {outbox.SENT_AS: "voice"}
+    assert (await _row(sessions, text)).payload == {}

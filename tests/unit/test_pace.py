@@ -226,3 +226,46 @@ async def test_a_progress_edit_takes_a_broadcast_turn_through_the_lanes_gate() -
     await asyncio.wait_for(asyncio.gather(editing, reply()), 1)
     assert order == ["reply", "edit"]
     await bot.session.close()
+
+
+async def test_a_message_waiting_for_its_chat_does_not_hold_its_lane() -> None:
+    """It waits for its chat outside its lane's gate: the lane's messages to other chats
+    go meanwhile."""
+    pace = Pace(rate=100, chat_rate=2, chat_burst=1)
+    middleware = PaceMiddleware(pace)
+    gate = asyncio.Lock()
+    loop = asyncio.get_running_loop()
+    left: dict[int, float] = {}
+    await pace.turn(1, Lane.REPLY)  # chat 1's next outbox message is half a second away
+    began = loop.time()
+
+    async def claim() -> None:
+        pass
+
+    async def message(chat: int) -> None:
+        async def make_request(bot, method) -> None:
+            left[chat] = loop.time() - began
+
+        with departing(Departure(Lane.NOTICE, before=claim, gate=gate)):
+            await middleware(make_request, None, SendMessage(chat_id=chat, text="n"))
+
+    await asyncio.gather(*(message(chat) for chat in (1, 2, 3, 4)))
+    assert max(left[chat] for chat in (2, 3, 4)) < 0.2
+    assert left[1] >= 0.45
+
+
+async def test_a_waiting_broadcast_gets_one_turn_in_four_while_notices_stream() -> None:
+    pace = Pace(rate=200)
+    order: list[str] = []
+
+    async def send(name: str, lane: Lane, chat: int) -> None:
+        await pace.turn(chat, lane)
+        order.append(name)
+
+    pace.hold(0.1)  # all of these wait, then go
+    waiting = [asyncio.create_task(send("n", Lane.NOTICE, n)) for n in range(9)]
+    waiting += [asyncio.create_task(send("b", Lane.BROADCAST, 100 + n)) for n in range(3)]
+    await asyncio.sleep(0)
+    waiting.append(asyncio.create_task(send("r", Lane.REPLY, 50)))
+    await asyncio.gather(*waiting)
+    assert "".join(order) == "rnnnbnnnbnnnb"
