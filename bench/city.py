@@ -58,7 +58,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +96,7 @@ from core.models import (
     VolunteerProfile,
 )
 from core.schedule import When
+from tests.bot.lang import t
 
 WEIGHTS = {"help": 30, "passbook": 40, "menu": 30}
 LANGUAGES = ("zh_Hans", "ko", "en")
@@ -120,20 +120,6 @@ class Citizen:
     volunteer: bool
     latitude: float
     longitude: float
-
-
-@cache
-def _i18n() -> Any:
-    from bot.i18n import create_i18n
-
-    return create_i18n("en")
-
-
-def t(language: str, message: str) -> str:
-    """What the bot shows for `message` in `language` (a button's label)."""
-    i18n = _i18n()
-    with i18n.context(), i18n.use_locale(language):
-        return i18n.gettext(message)
 
 
 # ---------------------------------------------------------------------- the city
