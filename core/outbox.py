@@ -9,7 +9,7 @@ unconfirmed, not sent again. Sent rows keep the platform's message id, so a late
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -168,33 +168,6 @@ async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> None:
     )
 
 
-async def mark_sent(
-    session: AsyncSession,
-    outbox_id: int,
-    chat_id: str | None,
-    message_id: int | None,
-    *,
-    sent_as: str | None = None,
-) -> None:
-    """Sent; `sent_as` records a form other than text (e.g. "voice"), which a later edit
-    of the message must know (a voice note's words are its caption)."""
-    values: dict[str, Any] = {}
-    if sent_as is not None:
-        payload = await session.scalar(
-            select(OutboxMessage.payload).where(OutboxMessage.id == outbox_id)
-        )
-        values["payload"] = {**(payload or {}), SENT_AS: sent_as}
-    await _finish(
-        session,
-        outbox_id,
-        status=OutboxStatus.SENT,
-        chat_id=chat_id,
-        message_id=message_id,
-        sent_at=utcnow(),
-        **values,
-    )
-
-
 @dataclass(frozen=True)
 class Sent:
     """A message Telegram took, to be recorded (`mark_sent_many`)."""
@@ -205,29 +178,39 @@ class Sent:
     sent_as: str | None = None
 
 
-async def mark_sent_many(session: AsyncSession, sent: list[Sent]) -> None:
-    """Several sent messages recorded in one transaction: one statement for those sent as
-    text (an UPDATE by primary key for each, sent together), `mark_sent` for the others."""
-    plain = [one for one in sent if one.sent_as is None]
-    if plain:
-        now = utcnow()
-        await session.execute(
-            update(OutboxMessage),
-            [
-                {
-                    "id": one.id,
-                    "status": OutboxStatus.SENT,
-                    "chat_id": one.chat_id,
-                    "message_id": one.message_id,
-                    "sent_at": now,
-                    "lease_until": None,
-                }
-                for one in plain
-            ],
+async def mark_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
+    """Sent messages recorded together: an UPDATE by primary key for each, sent as one
+    batch. `sent_as` records a form other than text (e.g. "voice"), which a later edit of
+    the message must know (a voice note's words are its caption)."""
+    if not sent:
+        return
+    forms = {one.id: one.sent_as for one in sent if one.sent_as is not None}
+    payloads: dict[int, dict[str, Any] | None] = {}
+    if forms:
+        found = await session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).where(OutboxMessage.id.in_(forms))
         )
-    for one in sent:
-        if one.sent_as is not None:
-            await mark_sent(session, one.id, one.chat_id, one.message_id, sent_as=one.sent_as)
+        payloads = {outbox_id: payload for outbox_id, payload in found}
+    now = utcnow()
+    await session.execute(
+        update(OutboxMessage),
+        [
+            {
+                "id": one.id,
+                "status": OutboxStatus.SENT,
+                "chat_id": one.chat_id,
+                "message_id": one.message_id,
+                "sent_at": now,
+                "lease_until": None,
+                **(
+                    {"payload": {**(payloads.get(one.id) or {}), SENT_AS: forms[one.id]}}
+                    if one.id in forms
+                    else {}
+                ),
+            }
+            for one in sent
+        ],
+    )
 
 
 async def mark_skipped(session: AsyncSession, outbox_id: int, why: str = "") -> None:
