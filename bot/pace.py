@@ -150,10 +150,14 @@ class Pace:
         still wait a little for the chat, if replies went there meanwhile."""
         loop = asyncio.get_running_loop()
         while True:  # a reply to the chat meanwhile moves its time
-            wait = self._chats.get(chat, 0.0) - self.chat_tolerance - loop.time()
+            wait = self._chat_opens_at(chat) - loop.time()
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
+
+    def _chat_opens_at(self, chat: int | str) -> float:
+        """When `chat`'s bucket lets an outbox message go (a chat not seen: always)."""
+        return self._chats.get(chat, float("-inf")) - self.chat_tolerance
 
     def _bucket(self, waiter: _Waiter) -> Bucket:
         return self.paid if waiter.paid and self.paid is not None else self.overall
@@ -161,7 +165,7 @@ class Pace:
     def _opens_at(self, waiter: _Waiter) -> float:
         at = max(self._held_until, self._bucket(waiter).opens_at())
         if waiter.chat is not None and waiter.lane != Lane.REPLY:
-            at = max(at, self._chats.get(waiter.chat, at) - self.chat_tolerance)
+            at = max(at, self._chat_opens_at(waiter.chat))
         return at
 
     def _first_open(self, now: float) -> _Waiter | None:
