@@ -71,6 +71,7 @@ from bench.e2e import (
     bot_env,
     drop_database,
     empty_redis,
+    percentile,
     prepare_database,
     real_bot,
     run_quiet,
@@ -768,12 +769,12 @@ def report(args: argparse.Namespace, day: Day, result: Outcome, run: dict[str, A
         values = found.get(kind, [])
         everything += values
         print(
-            f"{kind:14} {len(values):8} {cd.percentile(values, 0.5):8.0f} "
-            f"{cd.percentile(values, 0.95):8.0f} {cd.percentile(values, 0.99):8.0f}"
+            f"{kind:14} {len(values):8} {percentile(values, 0.5):8.0f} "
+            f"{percentile(values, 0.95):8.0f} {percentile(values, 0.99):8.0f}"
         )
     print(
-        f"{'all taps':14} {len(everything):8} {cd.percentile(everything, 0.5):8.0f} "
-        f"{cd.percentile(everything, 0.95):8.0f} {cd.percentile(everything, 0.99):8.0f}"
+        f"{'all taps':14} {len(everything):8} {percentile(everything, 0.5):8.0f} "
+        f"{percentile(everything, 0.95):8.0f} {percentile(everything, 0.99):8.0f}"
         "   (goal p95 < 300 ms)"
     )
     updates = len(day.taps)
@@ -787,7 +788,7 @@ def report(args: argparse.Namespace, day: Day, result: Outcome, run: dict[str, A
     waits = result.notice_waits or []
     print(
         f"outbox: {result.sent} sent = {result.sent / day_seconds:.1f}/s, notice wait p50 "
-        f"{cd.percentile(waits, 0.5):.0f} ms p95 {cd.percentile(waits, 0.95):.0f} ms "
+        f"{percentile(waits, 0.5):.0f} ms p95 {percentile(waits, 0.95):.0f} ms "
         f"({len(waits)} notices); announcement: {result.announced_sent} sent, "
         f"{result.announced - result.announced_sent} not (of {result.announced}: "
         f"{result.announced_statuses})"

@@ -247,8 +247,3 @@ def race_winners(racer_taps: list[Tap], events: list[dict[str, Any]], tag: int) 
         ):
             won.add(chat)
     return len(won)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
