@@ -15,6 +15,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bench import procstats
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120.0  # importing aiohttp and the sandbox took over 10 s at load 17 on 2 cores
 
@@ -68,11 +70,7 @@ class Child:
 
     def cpu(self) -> float:
         """User + system CPU seconds used so far (0 when /proc is not there)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return procstats.cpu(self.pid)
 
     async def stop(self) -> None:
         if self.process is None or self.process.returncode is not None:
