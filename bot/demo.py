@@ -20,7 +20,7 @@ from bot.runner import serve
 from core.community_demo import seed_community_demo
 from core.config import Settings
 from core.db import create_engine, session_factory, transaction
-from core.demo import ready_the_journey, seed_demo
+from core.demo import MEMBERS, ready_the_journey, seed_demo
 from core.migrate import upgrade_engine
 from sandbox.server import SandboxServer
 from sandbox.state import User
@@ -200,8 +200,13 @@ async def demo(
 
 def _start_chats(sandbox: SandboxServer, personas: list[dict[str, Any]]) -> list[User]:
     """Open the chat of each persona marked `started`, as if they had pressed START, so the
-    bot may write to them first; returns those whose chat is new, to be greeted."""
+    bot may write to them first; returns those whose chat is new, to be greeted.
+
+    A user added later (through the control API) is numbered above every seeded member, or the
+    bot would take them for the seeded member who happens to have their id."""
     bot = sandbox.default_bot
+    seeded = max(int(member.external_id) for member in MEMBERS)
+    sandbox.state.next_user_id = max(sandbox.state.next_user_id, seeded + 1)
     new = []
     for persona in personas:
         if not persona.get("started"):
