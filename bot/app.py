@@ -9,7 +9,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
@@ -72,6 +71,7 @@ from bot.handlers.teams import handlers as teams
 from bot.handlers.volunteer_profile import handlers as volunteer_profile
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.kit.guards import install_error_boundary
+from bot.lean_session import LeanSession
 from bot.lookups import Lookups
 from bot.middlewares import (
     ButtonsFromBeforeMiddleware,
@@ -131,7 +131,7 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url != OFFICIAL_API_URL
         else None
     )
-    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session = LeanSession(api=api) if api else LeanSession()
     session.middleware(DeferringMiddleware())
     session.middleware(RetryMiddleware())
     session.middleware(FitMiddleware())

@@ -55,6 +55,7 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, Message
 
+from bot.lean_session import sent_message_id, unread_results
 from core.logs import log_event
 
 log = logging.getLogger("timebank.replies")
@@ -116,12 +117,13 @@ class Replies:
                     continue  # the message it would change was never sent
                 method.message_id = real
             try:
-                result = await bot(method)
+                with unread_results():
+                    result = await bot(method)
             except TelegramAPIError as error:
                 await self._failed(bot, method, error)
                 continue
-            if placeholder is not None and isinstance(result, Message):
-                self.placeholders[placeholder] = result.message_id
+            if placeholder is not None:
+                self.placeholders[placeholder] = sent_message_id(result)
         if state is not None and self.kept and any(self.placeholders.values()):
             await self._record_ids(state)
 
@@ -132,13 +134,11 @@ class Replies:
         text = _text_of(method)
         if isinstance(error, TelegramBadRequest) and isinstance(method, EDITS) and text:
             try:
-                await bot(
-                    SendMessage(
-                        chat_id=method.chat_id or 0,
-                        text=text,
-                        reply_markup=method.reply_markup,
-                    )
+                fallback = SendMessage(
+                    chat_id=method.chat_id or 0, text=text, reply_markup=method.reply_markup
                 )
+                with unread_results():
+                    await bot(fallback)
                 return
             except TelegramAPIError as again:
                 error = again
