@@ -14,7 +14,9 @@ in the conversation's FSM data, where a handler keeps the id of a message it wil
 cannot be made is sent as a new message with the same text ("message is not modified" is
 left alone), and other failures are logged.
 
-Calls that read something (getFile, getChat, …) are never queued. A call made after the
+The queued calls' answers are not parsed into aiogram's types (`bot.lean_session`): nothing
+reads them but a sent message's id. Calls that read something (getFile, getChat, …) are
+never queued. A call made after the
 queue went out (a task that outlives its update) is sent at once.
 """
 
