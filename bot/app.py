@@ -76,6 +76,7 @@ from bot.lookups import Lookups
 from bot.middlewares import (
     ButtonsFromBeforeMiddleware,
     ChatLockMiddleware,
+    ChatStateMiddleware,
     MemberMiddleware,
     UnitOfWorkMiddleware,
 )
@@ -217,7 +218,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.update.outer_middleware(ChatLockMiddleware(dispatcher.fsm, isolation))
     lookups = Lookups()
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessions, dispatcher.fsm, lookups))
-    dispatcher.update.outer_middleware(dispatcher.fsm)
+    dispatcher.update.outer_middleware(ChatStateMiddleware(dispatcher.fsm))
     dispatcher.update.outer_middleware(MemberMiddleware(lookups))
     MemberI18nMiddleware(i18n).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(ButtonsFromBeforeMiddleware())
