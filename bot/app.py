@@ -9,7 +9,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation
@@ -72,10 +71,12 @@ from bot.handlers.teams import handlers as teams
 from bot.handlers.volunteer_profile import handlers as volunteer_profile
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.kit.guards import install_error_boundary
+from bot.lean_session import LeanSession
 from bot.lookups import Lookups
 from bot.middlewares import (
     ButtonsFromBeforeMiddleware,
     ChatLockMiddleware,
+    ChatStateMiddleware,
     MemberMiddleware,
     UnitOfWorkMiddleware,
 )
@@ -131,7 +132,7 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url != OFFICIAL_API_URL
         else None
     )
-    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session = LeanSession(api=api) if api else LeanSession()
     session.middleware(DeferringMiddleware())
     session.middleware(RetryMiddleware())
     session.middleware(FitMiddleware())
@@ -217,7 +218,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> App:
     dispatcher.update.outer_middleware(ChatLockMiddleware(dispatcher.fsm, isolation))
     lookups = Lookups()
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessions, dispatcher.fsm, lookups))
-    dispatcher.update.outer_middleware(dispatcher.fsm)
+    dispatcher.update.outer_middleware(ChatStateMiddleware(dispatcher.fsm))
     dispatcher.update.outer_middleware(MemberMiddleware(lookups))
     MemberI18nMiddleware(i18n).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(ButtonsFromBeforeMiddleware())

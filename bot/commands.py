@@ -11,6 +11,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.kit.cache import per_language
 from core.languages import LANGUAGES
 from core.logs import log_event
 
@@ -22,7 +23,12 @@ TELEGRAM_CODES = {"zh_Hans": "zh", "ko": "ko", "en": "en"}
 
 def command_list() -> list[BotCommand]:
     """Everyone's commands: the menu Telegram shows and what /help lists."""
-    return [
+    return list(_command_list())
+
+
+@per_language
+def _command_list() -> tuple[BotCommand, ...]:
+    return (
         BotCommand(command="start", description=_("Sign up or open the menu")),
         BotCommand(command="ask", description=_("Ask for help")),
         BotCommand(command="myorders", description=_("My requests for help")),
@@ -45,12 +51,17 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="mydata", description=_("Everything we keep about you")),
         BotCommand(command="deleteme", description=_("Erase your details")),
         BotCommand(command="cancel", description=_("Stop what we are doing")),
-    ]
+    )
 
 
 def coordinator_commands() -> list[BotCommand]:
     """What a coordinator has besides everyone's."""
-    return [
+    return list(_coordinator_commands())
+
+
+@per_language
+def _coordinator_commands() -> tuple[BotCommand, ...]:
+    return (
         BotCommand(command="waiting", description=_("Requests waiting for a volunteer")),
         BotCommand(command="newmarket", description=_("Create a market day")),
         BotCommand(command="broadcast", description=_("Send an announcement")),
@@ -61,7 +72,7 @@ def coordinator_commands() -> list[BotCommand]:
         BotCommand(command="shops", description=_("Partner shops of the branch")),
         BotCommand(command="leaderboard", description=_("Hours given, and certificates")),
         BotCommand(command="newteam", description=_("Form a volunteer team")),
-    ]
+    )
 
 
 def coordinator_command_list() -> list[BotCommand]:

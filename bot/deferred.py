@@ -14,7 +14,9 @@ in the conversation's FSM data, where a handler keeps the id of a message it wil
 cannot be made is sent as a new message with the same text ("message is not modified" is
 left alone), and other failures are logged.
 
-Calls that read something (getFile, getChat, …) are never queued. A call made after the
+The queued calls' answers are not parsed into aiogram's types (`bot.lean_session`): nothing
+reads them but a sent message's id. Calls that read something (getFile, getChat, …) are
+never queued. A call made after the
 queue went out (a task that outlives its update) is sent at once.
 """
 
@@ -55,6 +57,7 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, Message
 
+from bot.lean_session import sent_message_id, unread_results
 from core.logs import log_event
 
 log = logging.getLogger("timebank.replies")
@@ -116,12 +119,13 @@ class Replies:
                     continue  # the message it would change was never sent
                 method.message_id = real
             try:
-                result = await bot(method)
+                with unread_results():
+                    result = await bot(method)
             except TelegramAPIError as error:
                 await self._failed(bot, method, error)
                 continue
-            if placeholder is not None and isinstance(result, Message):
-                self.placeholders[placeholder] = result.message_id
+            if placeholder is not None:
+                self.placeholders[placeholder] = sent_message_id(result)
         if state is not None and self.kept and any(self.placeholders.values()):
             await self._record_ids(state)
 
@@ -132,13 +136,11 @@ class Replies:
         text = _text_of(method)
         if isinstance(error, TelegramBadRequest) and isinstance(method, EDITS) and text:
             try:
-                await bot(
-                    SendMessage(
-                        chat_id=method.chat_id or 0,
-                        text=text,
-                        reply_markup=method.reply_markup,
-                    )
+                fallback = SendMessage(
+                    chat_id=method.chat_id or 0, text=text, reply_markup=method.reply_markup
                 )
+                with unread_results():
+                    await bot(fallback)
                 return
             except TelegramAPIError as again:
                 error = again

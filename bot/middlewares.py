@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
@@ -30,6 +31,18 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 PLATFORM = "telegram"
 
 
+CHAT_CONTEXT = "timebank_chat_context"  # the update's FSMContext, resolved once
+
+
+def chat_context(fsm: FSMContextMiddleware, data: dict[str, Any]) -> FSMContext | None:
+    """The update's conversation context (aiogram's `FSMContext`), resolved once per update
+    and kept in its data for the middlewares after (each resolution parses the bot's token)."""
+    if CHAT_CONTEXT not in data:
+        data[CHAT_CONTEXT] = fsm.resolve_event_context(data["bot"], data)
+    context: FSMContext | None = data[CHAT_CONTEXT]
+    return context
+
+
 class ChatLockMiddleware(BaseMiddleware):
     """Updates of one chat are handled one at a time, so a double tap cannot race itself."""
 
@@ -38,7 +51,7 @@ class ChatLockMiddleware(BaseMiddleware):
         self.locks = locks
 
     async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
-        context = self.fsm.resolve_event_context(data["bot"], data)
+        context = chat_context(self.fsm, data)
         if context is None:
             return await handler(event_, data)
         async with self.locks.lock(key=context.key):
@@ -95,7 +108,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         assert isinstance(event_, Update)
         update_token = update_id_var.set(event_.update_id)
         member_token = member_id_var.set(None)
-        context = self.fsm.resolve_event_context(data["bot"], data)
+        context = chat_context(self.fsm, data)
         key = storage_key(context.key) if context is not None else None
         try:
             lock = self.sqlite and self.hints.wrote(key)
@@ -194,6 +207,24 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             log_event(log, "duplicate update rolled back")
         self.hints.note(key, wrote)
         return result
+
+
+class ChatStateMiddleware(BaseMiddleware):
+    """What aiogram's `FSMContextMiddleware` gives a handler (`state`, `raw_state`,
+    `fsm_storage`), from the context the chat lock resolved. Its own lock is not needed: the
+    chat lock is taken before the update's unit of work, and the state is the one the
+    update's read found (`bot.storage`)."""
+
+    def __init__(self, fsm: FSMContextMiddleware) -> None:
+        self.fsm = fsm
+
+    async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
+        data["fsm_storage"] = self.fsm.storage
+        context = chat_context(self.fsm, data)
+        if context is not None:
+            data["state"] = context
+            data["raw_state"] = await context.get_state()
+        return await handler(event_, data)
 
 
 class WriteHints:

@@ -8,6 +8,7 @@ from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.kit import labels
+from bot.kit.cache import per_language
 from bot.kit.screens import Asks, Button, Keyboard
 from bot.kit.telegram import markup
 from core.languages import LANGUAGES, NATIVE_NAMES
@@ -54,6 +55,7 @@ def languages(*, back: bool) -> ReplyKeyboardMarkup:
     return reply_keyboard([[NATIVE_NAMES[code]] for code in LANGUAGES], back=back)
 
 
+@per_language
 def main_menu() -> ReplyKeyboardMarkup:
     return reply_keyboard(
         [
@@ -71,6 +73,7 @@ def main_menu() -> ReplyKeyboardMarkup:
     )
 
 
+@per_language
 def continue_signup() -> ReplyKeyboardMarkup:
     return reply_keyboard([[str(labels.CONTINUE_SIGNUP)]], back=False, cancel=False)
 

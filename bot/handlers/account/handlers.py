@@ -15,6 +15,7 @@ from bot.commands import command_list, coordinator_commands
 from bot.conversations import onboarding
 from bot.conversations.onboarding import LANGUAGE_BY_NAME
 from bot.kit import keyboards, labels
+from bot.kit.cache import per_language
 from bot.kit.keyboards import menu_for
 from core import members
 from core.models import Member
@@ -29,12 +30,17 @@ class Settings(StatesGroup):
 def help_text(member: Member | None = None) -> str:
     """The commands of the menu Telegram shows, so the two always agree; a coordinator's
     own below everyone's."""
+    return _help_text(member is not None and member.is_coordinator)
+
+
+@per_language
+def _help_text(coordinator: bool) -> str:
     text = _(
         "I am the time bank helper. Neighbours help each other here, "
         "and every hour of help earns an hour of credit."
     )
     text += "\n\n" + _lines(command_list())
-    if member is not None and member.is_coordinator:
+    if coordinator:
         text += "\n\n" + _("For coordinators:") + "\n" + _lines(coordinator_commands())
     return text
 
