@@ -124,14 +124,19 @@ async def close_nudges(
     for nudge in waiting:
         nudge.status = NudgeStatus.TAKEN if closed is notices.NudgeTaken else NudgeStatus.CLOSED
         nudge.answered_at = now
-        await outbox.enqueue(
-            session,
-            key=f"{closed.KIND}:{nudge.id}",
-            member_id=nudge.member_id,
-            kind=closed.KIND,
-            payload=closed(nudge_id=nudge.id).payload(),
-        )
     await session.flush()
+    await outbox.enqueue_many(
+        session,
+        [
+            outbox.Message(
+                f"{closed.KIND}:{nudge.id}",
+                nudge.member_id,
+                closed.KIND,
+                closed(nudge_id=nudge.id).payload(),
+            )
+            for nudge in waiting
+        ],
+    )
 
 
 async def send_wave(
@@ -148,8 +153,9 @@ async def send_wave(
         return None
     need = await matching.need_for(session, order, now)
     chosen = await matching.eligible(session, need, now=now, limit=rules.wave_size)
-    for candidate in chosen:
-        nudge = Nudge(
+    # The wave's nudges in one INSERT, their messages in another (keyed by the nudges' ids).
+    sent = [
+        Nudge(
             order_id=order.id,
             member_id=candidate.member_id,
             round=progress.round,
@@ -157,15 +163,24 @@ async def send_wave(
             distance_m=candidate.distance_m,
             created_at=now,
         )
-        session.add(nudge)
-        await session.flush()
-        nudge.outbox_id = await outbox.enqueue(
-            session,
-            key=f"nudge:{nudge.id}",
-            member_id=candidate.member_id,
-            kind=notices.Nudged.KIND,
-            payload=notices.Nudged(nudge_id=nudge.id).payload(),
-        )
+        for candidate in chosen
+    ]
+    session.add_all(sent)
+    await session.flush()
+    ids = await outbox.enqueue_many(
+        session,
+        [
+            outbox.Message(
+                f"nudge:{nudge.id}",
+                nudge.member_id,
+                notices.Nudged.KIND,
+                notices.Nudged(nudge_id=nudge.id).payload(),
+            )
+            for nudge in sent
+        ],
+    )
+    for nudge in sent:
+        nudge.outbox_id = ids.get(f"nudge:{nudge.id}")
     wave.size = len(chosen)
     progress.waves = number
     progress.next_wave_at = now + timedelta(minutes=rules.wave_minutes)

@@ -74,6 +74,51 @@ async def enqueue(
     return (await session.execute(statement)).scalar()
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message for `enqueue_many`."""
+
+    key: str
+    member_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    messages: Sequence[Message],
+    *,
+    priority: Priority = Priority.NOTICE,
+) -> dict[str, int]:
+    """`enqueue` for several messages in one statement: each added unless one with its key
+    exists. Returns the new rows' ids by key (a key that existed is not in it)."""
+    if not messages:
+        return {}
+    now = utcnow()
+    rows = [
+        {
+            "key": message.key,
+            "member_id": message.member_id,
+            "kind": message.kind,
+            "payload": message.payload,
+            "priority": int(priority),
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "not_before": now,
+            "error": "",
+            "created_at": now,
+        }
+        for message in messages
+    ]
+    statement = (
+        _insert(session)(OutboxMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.key, OutboxMessage.id)
+    )
+    return {key: outbox_id for key, outbox_id in await session.execute(statement)}
+
+
 async def by_key(session: AsyncSession, key: str) -> OutboxMessage | None:
     return await session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
 
