@@ -79,6 +79,7 @@ from bench.e2e import (
     settle,
 )
 from bench.processes import ROOT, Child
+from bot.pace import RATE
 from core import broadcasts, catalog, ledger, matching, orders
 from core.config import async_database_url
 from core.db import create_engine, session_factory, transaction, utcnow
@@ -792,6 +793,13 @@ def report(args: argparse.Namespace, day: Day, result: Outcome, run: dict[str, A
         f"({len(waits)} notices); announcement: {result.announced_sent} sent, "
         f"{result.announced - result.announced_sent} not (of {result.announced}: "
         f"{result.announced_statuses})"
+    )
+    sent_at, replies_at = cd.new_messages(day.events, notices)
+    print(
+        f"new messages: {len(sent_at) / day_seconds:.1f}/s, "
+        f"busiest 10 s {cd.busiest(sent_at):.1f}/s; of them replies "
+        f"{len(replies_at) / day_seconds:.1f}/s, busiest 10 s {cd.busiest(replies_at):.1f}/s "
+        f"(the bench lifts the bot's pace; Telegram takes ~{RATE + 1:g}/s: more would wait)"
     )
     statuses = result.statuses or {}
     placed = sum(statuses.values())

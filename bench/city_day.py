@@ -247,3 +247,30 @@ def race_winners(racer_taps: list[Tap], events: list[dict[str, Any]], tag: int) 
         ):
             won.add(chat)
     return len(won)
+
+
+# ---------------------------------------------------------------- Telegram's limit
+def busiest(times: Iterable[float], window: float = 10.0) -> float:
+    """The most events in any `window` seconds (starting at an event), per second."""
+    ordered = sorted(times)
+    most, start = 0, 0
+    for end, at in enumerate(ordered):
+        while ordered[start] < at - window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most / window
+
+
+def new_messages(
+    events: list[dict[str, Any]], notices: Notices = frozenset()
+) -> tuple[list[float], list[float]]:
+    """The times of the new messages the bot sent (what Telegram's ~30 a second counts;
+    edits and callback answers are not counted), and of those that were replies (not sent
+    by the outbox)."""
+    sent = [
+        e for e in events if e.get("by") == "bot" and e.get("type") == "message" and "time" in e
+    ]
+    return (
+        [e["time"] for e in sent],
+        [e["time"] for e in sent if not is_sent_notice(e, notices)],
+    )

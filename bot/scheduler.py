@@ -87,7 +87,7 @@ async def _round(event: str, work: Callable[[], Awaitable[object]]) -> None:
 
 
 async def run_sweep(sessions: Sessions) -> None:
-    await _round("sweep", lambda: atomically(sessions, lambda s: nudges.sweep(s)))
+    await _round("sweep", lambda: nudges.sweep_in_turns(sessions))
 
 
 async def run_market_reminders(sessions: Sessions) -> None:

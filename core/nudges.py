@@ -8,15 +8,18 @@ SQLite has one writer). Every message goes into the outbox, never straight out.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import matching, notices, outbox
 from core.db import utcnow
+from core.ledger.atomic import atomically
 from core.models import (
     Member,
     Membership,
@@ -31,6 +34,8 @@ from core.models import (
     OrderWave,
     OutboxMessage,
 )
+
+T = TypeVar("T")
 
 # In a nudge's outbox payload: the coordinator who asked that volunteer personally.
 ASKED_BY = "asked_by"
@@ -124,14 +129,19 @@ async def close_nudges(
     for nudge in waiting:
         nudge.status = NudgeStatus.TAKEN if closed is notices.NudgeTaken else NudgeStatus.CLOSED
         nudge.answered_at = now
-        await outbox.enqueue(
-            session,
-            key=f"{closed.KIND}:{nudge.id}",
-            member_id=nudge.member_id,
-            kind=closed.KIND,
-            payload=closed(nudge_id=nudge.id).payload(),
-        )
     await session.flush()
+    await outbox.enqueue_many(
+        session,
+        [
+            outbox.Message(
+                f"{closed.KIND}:{nudge.id}",
+                nudge.member_id,
+                closed.KIND,
+                closed(nudge_id=nudge.id).payload(),
+            )
+            for nudge in waiting
+        ],
+    )
 
 
 async def send_wave(
@@ -148,8 +158,9 @@ async def send_wave(
         return None
     need = await matching.need_for(session, order, now)
     chosen = await matching.eligible(session, need, now=now, limit=rules.wave_size)
-    for candidate in chosen:
-        nudge = Nudge(
+    # The wave's nudges in one INSERT, their messages in another (keyed by the nudges' ids).
+    sent = [
+        Nudge(
             order_id=order.id,
             member_id=candidate.member_id,
             round=progress.round,
@@ -157,15 +168,24 @@ async def send_wave(
             distance_m=candidate.distance_m,
             created_at=now,
         )
-        session.add(nudge)
-        await session.flush()
-        nudge.outbox_id = await outbox.enqueue(
-            session,
-            key=f"nudge:{nudge.id}",
-            member_id=candidate.member_id,
-            kind=notices.Nudged.KIND,
-            payload=notices.Nudged(nudge_id=nudge.id).payload(),
-        )
+        for candidate in chosen
+    ]
+    session.add_all(sent)
+    await session.flush()
+    ids = await outbox.enqueue_many(
+        session,
+        [
+            outbox.Message(
+                f"nudge:{nudge.id}",
+                nudge.member_id,
+                notices.Nudged.KIND,
+                notices.Nudged(nudge_id=nudge.id).payload(),
+            )
+            for nudge in sent
+        ],
+    )
+    for nudge in sent:
+        nudge.outbox_id = ids.get(f"nudge:{nudge.id}")
     wave.size = len(chosen)
     progress.waves = number
     progress.next_wave_at = now + timedelta(minutes=rules.wave_minutes)
@@ -299,8 +319,15 @@ async def _expire(session: AsyncSession, now: datetime, report: SweepReport, lim
 
 
 async def _waves(
-    session: AsyncSession, now: datetime, rules: Rules, report: SweepReport, limit: int
-) -> None:
+    session: AsyncSession,
+    now: datetime,
+    rules: Rules,
+    report: SweepReport,
+    limit: int,
+    after: int = 0,
+) -> list[int]:
+    """The next waves (or escalations) of up to `limit` orders due, of ids above `after`;
+    returns the ids of the orders looked at."""
     due = list(
         await session.scalars(
             _locked(
@@ -308,6 +335,7 @@ async def _waves(
                 select(Order)
                 .outerjoin(OrderProgress, OrderProgress.order_id == Order.id)
                 .where(
+                    Order.id > after,
                     Order.status == OrderStatus.OPEN,
                     Order.funding != OrderFunding.NEEDS_SPONSOR,
                     or_(Order.window_end.is_(None), Order.window_end > now),
@@ -335,6 +363,7 @@ async def _waves(
         else:
             await escalate(session, order, progress, now)
             report.escalated.append(order.id)
+    return [order.id for order in due]
 
 
 async def _reminders(session: AsyncSession, now: datetime, report: SweepReport) -> None:
@@ -451,4 +480,52 @@ async def sweep(
     await _reminders(session, now, report)
     await _unconfirmed(session, now, rules, report)
     await _unresolved_disputes(session, now, rules, report)
+    return report
+
+
+WAVES_PER_TURN = 1
+
+
+async def sweep_in_turns(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    rules: Rules | None = None,
+    limit: int = 200,
+    per_turn: int = WAVES_PER_TURN,
+) -> SweepReport:
+    """`sweep` as a row of short write transactions instead of one long one: the expiries,
+    then each order's wave (`per_turn` orders a transaction), then the reminders, the
+    unconfirmed orders and the disputes. Every step is idempotent over database state, as
+    the whole sweep is, so a step that fails leaves the others done and runs again at the
+    next sweep. A short transaction holds SQLite's one writer (and PostgreSQL's row locks
+    on the orders and their progress) for one order's work, so a member's tap waits for
+    that, not for the whole sweep."""
+    now = now or utcnow()
+    rules = rules or Rules()
+    report = SweepReport()
+
+    async def step(work: Callable[[AsyncSession, SweepReport], Awaitable[T]]) -> T:
+        async def attempt(session: AsyncSession) -> tuple[SweepReport, T]:
+            part = SweepReport()  # a retried attempt reports afresh
+            return part, await work(session, part)
+
+        part, result = await atomically(sessions, attempt)
+        for name, value in vars(part).items():
+            setattr(report, name, getattr(report, name) + value)
+        return result
+
+    await step(lambda s, r: _expire(s, now, r, limit))
+    after, looked = 0, 0
+    while looked < limit:
+        size = min(per_turn, limit - looked)
+        seen = await step(
+            lambda s, r, size=size, after=after: _waves(s, now, rules, r, size, after)
+        )
+        if not seen:
+            break
+        after, looked = max(seen), looked + len(seen)
+    await step(lambda s, r: _reminders(s, now, r))
+    await step(lambda s, r: _unconfirmed(s, now, rules, r))
+    await step(lambda s, r: _unresolved_disputes(s, now, rules, r))
     return report

@@ -24,6 +24,10 @@ from core.db import utcnow
 from core.models import BlockedMember, OutboxMessage, OutboxStatus
 from core.notices import Kind
 
+# The outbox's statements on its table (SQLAlchemy Core): the hot ones (a claim per
+# message sent) skip the ORM's bulk UPDATE and INSERT machinery, which they never needed.
+_table = OutboxMessage.__table__
+
 # A claimed message's request and its record take well under this (the sender's calls
 # time out after `bot.sender.TIMEOUT`); a claim older than it belongs to a dead sender.
 LEASE = timedelta(seconds=30)
@@ -65,13 +69,60 @@ async def enqueue(
         "error": "",
         "created_at": utcnow(),
     }
+    await session.flush()  # a Core statement does not autoflush: what it refers to goes first
     statement = (
-        _insert(session)(OutboxMessage)
+        _insert(session)(_table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(OutboxMessage.id)
+        .returning(_table.c.id)
     )
     return (await session.execute(statement)).scalar()
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message for `enqueue_many`."""
+
+    key: str
+    member_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    messages: Sequence[Message],
+    *,
+    priority: Priority = Priority.NOTICE,
+) -> dict[str, int]:
+    """`enqueue` for several messages in one statement: each added unless one with its key
+    exists. Returns the new rows' ids by key (a key that existed is not in it)."""
+    if not messages:
+        return {}
+    now = utcnow()
+    rows = [
+        {
+            "key": message.key,
+            "member_id": message.member_id,
+            "kind": message.kind,
+            "payload": message.payload,
+            "priority": int(priority),
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "not_before": now,
+            "error": "",
+            "created_at": now,
+        }
+        for message in messages
+    ]
+    await session.flush()  # as `enqueue`
+    statement = (
+        _insert(session)(_table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_table.c.key, _table.c.id)
+    )
+    return {key: outbox_id for key, outbox_id in await session.execute(statement)}
 
 
 async def by_key(session: AsyncSession, key: str) -> OutboxMessage | None:
@@ -102,20 +153,20 @@ async def due(
     now = now or utcnow()
     query = (
         select(
-            OutboxMessage.id,
-            OutboxMessage.member_id,
-            OutboxMessage.kind,
-            OutboxMessage.payload,
-            OutboxMessage.attempts,
+            _table.c.id,
+            _table.c.member_id,
+            _table.c.kind,
+            _table.c.payload,
+            _table.c.attempts,
         )
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
-        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        .where(_table.c.status == OutboxStatus.PENDING, _table.c.not_before <= now)
+        .order_by(_table.c.priority, _table.c.not_before, _table.c.id)
         .limit(limit)
     )
     if priority is not None:
-        query = query.where(OutboxMessage.priority == int(priority))
+        query = query.where(_table.c.priority == int(priority))
     if skip:
-        query = query.where(OutboxMessage.id.not_in(list(skip)))
+        query = query.where(_table.c.id.not_in(list(skip)))
     return [Due(*row) for row in await session.execute(query)]
 
 
@@ -127,18 +178,17 @@ async def claim(
     recorded, the claim says that its request may have left (see `settle_unconfirmed`)."""
     now = now or utcnow()
     claimed = await session.execute(
-        update(OutboxMessage)
+        update(_table)
         .where(
-            OutboxMessage.id == outbox_id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.not_before <= now,
+            _table.c.id == outbox_id,
+            _table.c.status == OutboxStatus.PENDING,
+            _table.c.not_before <= now,
         )
         .values(
             status=OutboxStatus.SENDING,
             lease_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
+            attempts=_table.c.attempts + 1,
         )
-        .execution_options(synchronize_session=False)
     )
     return claimed.rowcount == 1
 
@@ -150,21 +200,17 @@ async def settle_unconfirmed(session: AsyncSession, now: datetime | None = None)
     would most likely make a duplicate. Returns their ids."""
     now = now or utcnow()
     rows = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+        update(_table)
+        .where(_table.c.status == OutboxStatus.SENDING, _table.c.lease_until < now)
         .values(status=OutboxStatus.SENT, lease_until=None, sent_at=now, error=UNCONFIRMED)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
+        .returning(_table.c.id)
     )
     return list(rows.scalars())
 
 
 async def _finish(session: AsyncSession, outbox_id: int, **values: Any) -> None:
     await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(lease_until=None, **values)
-        .execution_options(synchronize_session=False)
+        update(_table).where(_table.c.id == outbox_id).values(lease_until=None, **values)
     )
 
 
@@ -241,7 +287,7 @@ async def throttled(session: AsyncSession, outbox_id: int, *, after: float) -> N
         outbox_id,
         status=OutboxStatus.PENDING,
         not_before=utcnow() + timedelta(seconds=after),
-        attempts=OutboxMessage.attempts - 1,
+        attempts=_table.c.attempts - 1,
         error="429",
     )
 
@@ -250,10 +296,9 @@ async def release(session: AsyncSession, outbox_id: int) -> None:
     """Give a claimed message back unsent (its sender stopped before its request left):
     due again at once, and not a failed attempt."""
     await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == OutboxStatus.SENDING)
-        .values(status=OutboxStatus.PENDING, lease_until=None, attempts=OutboxMessage.attempts - 1)
-        .execution_options(synchronize_session=False)
+        update(_table)
+        .where(_table.c.id == outbox_id, _table.c.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, lease_until=None, attempts=_table.c.attempts - 1)
     )
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger, members, pdf_fonts
@@ -30,6 +30,8 @@ from core.catalog import localized
 from core.db import utcnow
 from core.errors import N_, InvalidInput
 from core.ledger import AccountKind, PassbookLine, PostingKind
+from core.ledger.passbook import encode_cursor
+from core.ledger.tables import LedgerAccount
 from core.models import Branch, Category, Member, Order, OrderEvent, OrderFunding, OrderStatus
 
 Gettext = Callable[[str], str]
@@ -134,42 +136,63 @@ class Statement:
 
 
 class _Names:
-    """Looks up, once each, who stands behind an account and what an order was for."""
+    """Who stands behind the accounts of entries and what their orders were for, read for
+    a batch of entries at once (one statement for the parties, one for the categories),
+    each only once."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.parties: dict[int, Party] = {}
         self.categories: dict[int, dict[str, str] | None] = {}
 
-    async def party(self, account_id: int) -> Party:
-        if account_id not in self.parties:
-            account = await ledger.get_account(self.session, account_id)
-            name = ""
-            if account.kind == AccountKind.MEMBER:
-                member = await self.session.get(Member, account.owner_id)
-                name = member.name if member is not None and member.erased_at is None else ""
-            self.parties[account_id] = Party(account.kind, name)
-        return self.parties[account_id]
+    async def _read(self, shown: Sequence[PassbookLine]) -> None:
+        accounts = {a for line in shown for a in line.counterparties} - self.parties.keys()
+        if accounts:
+            rows = await self.session.execute(
+                select(LedgerAccount.id, LedgerAccount.kind, Member.name, Member.erased_at)
+                .outerjoin(
+                    Member,
+                    and_(
+                        LedgerAccount.kind == AccountKind.MEMBER,
+                        Member.id == LedgerAccount.owner_id,
+                    ),
+                )
+                .where(LedgerAccount.id.in_(accounts))
+            )
+            for account_id, kind, name, erased_at in rows:
+                kind = AccountKind(kind)
+                named = kind == AccountKind.MEMBER and name is not None and erased_at is None
+                self.parties[account_id] = Party(kind, name if named else "")
+            missing = accounts - self.parties.keys()
+            if missing:
+                raise ledger.UnknownAccount(account_id=min(missing))
+        orders = {line.order_id for line in shown if line.order_id is not None}
+        orders -= self.categories.keys()
+        if orders:
+            rows = await self.session.execute(
+                select(Order.id, Category.names)
+                .outerjoin(Category, Category.id == Order.category_id)
+                .where(Order.id.in_(orders))
+            )
+            found = {order_id: names for order_id, names in rows}
+            for order_id in orders:
+                names = found.get(order_id)
+                self.categories[order_id] = dict(names) if names is not None else None
 
-    async def category(self, order_id: int | None) -> dict[str, str] | None:
-        if order_id is None:
-            return None
-        if order_id not in self.categories:
-            order = await self.session.get(Order, order_id)
-            category = await self.session.get(Category, order.category_id) if order else None
-            self.categories[order_id] = dict(category.names) if category else None
-        return self.categories[order_id]
-
-    async def line(self, line: PassbookLine) -> StatementLine:
-        return StatementLine(
-            at=line.at,
-            kind=line.kind,
-            amount=line.amount,
-            balance_after=line.balance_after,
-            memo=line.memo,
-            category=await self.category(line.order_id),
-            parties=tuple([await self.party(other) for other in line.counterparties]),
-        )
+    async def lines(self, shown: Sequence[PassbookLine]) -> list[StatementLine]:
+        await self._read(shown)
+        return [
+            StatementLine(
+                at=line.at,
+                kind=line.kind,
+                amount=line.amount,
+                balance_after=line.balance_after,
+                memo=line.memo,
+                category=None if line.order_id is None else self.categories[line.order_id],
+                parties=tuple(self.parties[other] for other in line.counterparties),
+            )
+            for line in shown
+        ]
 
 
 async def _pool_help(
@@ -182,20 +205,23 @@ async def _pool_help(
         Order.funding == OrderFunding.POOL,
         Order.status == OrderStatus.CONFIRMED,
     )
-    total = await session.scalar(select(func.count()).select_from(Order).where(*paid_by_pool))
     confirmed_at = (
         select(func.max(OrderEvent.at))
         .where(OrderEvent.order_id == Order.id, OrderEvent.to_status == OrderStatus.CONFIRMED)
         .scalar_subquery()
     )
-    rows = await session.execute(
-        select(Order, Member, Category, confirmed_at)
-        .join(Member, Member.id == Order.volunteer_id, isouter=True)
-        .join(Category, Category.id == Order.category_id, isouter=True)
-        .where(*paid_by_pool)
-        .order_by(Order.id.desc())
-        .limit(limit)
-    )
+    # How many in all, beside the latest `limit` of them: counted before the LIMIT.
+    rows = (
+        await session.execute(
+            select(Order, Member, Category, confirmed_at, func.count().over())
+            .join(Member, Member.id == Order.volunteer_id, isouter=True)
+            .join(Category, Category.id == Order.category_id, isouter=True)
+            .where(*paid_by_pool)
+            .order_by(Order.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    total = rows[0][4] if rows else 0
     helps = [
         PoolHelp(
             at=at or order.updated_at,
@@ -203,7 +229,7 @@ async def _pool_help(
             helper=helper.name if helper is not None and helper.erased_at is None else "",
             category=dict(category.names) if category is not None else None,
         )
-        for order, helper, category, at in rows
+        for order, helper, category, at, _total in rows
     ]
     helps.sort(key=lambda help_: help_.at, reverse=True)
     return tuple(helps), total or 0
@@ -223,19 +249,41 @@ def _spent(line: PassbookLine) -> int:
     return -line.amount if line.kind in spending and line.amount < 0 else 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Account:
+    id: int
+    balance: int
+    held: int
+
+
+async def _member_account(session: AsyncSession, member_id: int) -> _Account | None:
+    """The member's account with its balance, in one read (None if never opened)."""
+    row = (
+        await session.execute(
+            select(LedgerAccount.id, LedgerAccount.balance, LedgerAccount.held).where(
+                LedgerAccount.kind == AccountKind.MEMBER, LedgerAccount.owner_id == member_id
+            )
+        )
+    ).first()
+    return None if row is None else _Account(*row)
+
+
 async def _summary(
-    session: AsyncSession, member: Member, account_id: int | None, now: datetime
-) -> Summary:
+    session: AsyncSession, member: Member, account: _Account | None, now: datetime
+) -> tuple[Summary, ledger.PassbookPage | None]:
+    """The summary, and the newest `_BATCH` entries it read first (the passbook's first
+    page and an export's first batch are cut from them instead of read again)."""
     time_zone = await _time_zone(session, member)
-    if account_id is None:
-        return Summary(member.name, time_zone, False, 0, 0, 0, 0)
-    balance = await ledger.balance_of(session, account_id)
+    if account is None:
+        return Summary(member.name, time_zone, False, 0, 0, 0, 0), None
     local_now = now.astimezone(ZoneInfo(time_zone))
     year_start = local_now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     earned = spent = 0
     cursor: str | None = None
+    first: ledger.PassbookPage | None = None
     while True:
-        page = await ledger.passbook(session, account_id, cursor=cursor, page_size=_BATCH)
+        page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
+        first = first or page
         for line in page.lines:
             if line.at < year_start:
                 break
@@ -246,7 +294,8 @@ async def _summary(
                 cursor = page.next_cursor
                 continue
         break
-    return Summary(member.name, time_zone, True, balance.balance, balance.held, earned, spent)
+    summary = Summary(member.name, time_zone, True, account.balance, account.held, earned, spent)
+    return summary, first
 
 
 async def _walk(
@@ -281,8 +330,8 @@ async def passbook_view(
     new entries arrive. A page that no longer exists, or a forged anchor, raises PageGone.
     """
     member = await members.get_member(session, member_id)
-    account = await ledger.find_member_account(session, member_id)
-    summary = await _summary(session, member, account.id if account else None, now or utcnow())
+    account = await _member_account(session, member_id)
+    summary, first = await _summary(session, member, account, now or utcnow())
     pool_help, pool_total = ((), 0)
     if page == 0:
         pool_help, pool_total = await _pool_help(session, member_id, page_size)
@@ -292,17 +341,21 @@ async def passbook_view(
         return PassbookView(summary, (), 0, "", False, pool_help, pool_total)
     if not 0 <= page <= MAX_PAGE:
         raise PageGone()
-    if page == 0:
+    if page == 0 and first is not None and page_size <= _BATCH:
+        # The newest entries, as `ledger.passbook` pages them: cut from what the summary read.
+        shown_lines = first.lines[:page_size]
+        has_more = len(first.lines) > page_size or first.next_cursor is not None
+        anchor = encode_cursor(shown_lines[-1].entry_id) if has_more else ""
+    elif page == 0:
         shown = await ledger.passbook(session, account.id, page_size=page_size)
-        anchor = shown.next_cursor or ""
+        shown_lines, anchor = shown.lines, shown.next_cursor or ""
         has_more = shown.next_cursor is not None
     else:
         if not anchor:
             raise PageGone()
         shown = await _walk(session, account.id, anchor, page, page_size)
-        has_more = shown.next_cursor is not None
-    names = _Names(session)
-    lines = tuple([await names.line(line) for line in shown.lines])
+        shown_lines, has_more = shown.lines, shown.next_cursor is not None
+    lines = tuple(await _Names(session).lines(shown_lines))
     return PassbookView(summary, lines, page, anchor, has_more, pool_help, pool_total)
 
 
@@ -311,20 +364,19 @@ async def statement(
 ) -> Statement:
     """Everything for an export: the summary and every entry (up to MAX_EXPORT_LINES)."""
     member = await members.get_member(session, member_id)
-    account = await ledger.find_member_account(session, member_id)
-    summary = await _summary(session, member, account.id if account else None, now or utcnow())
+    account = await _member_account(session, member_id)
+    summary, page = await _summary(session, member, account, now or utcnow())
     pool_help, _total = await _pool_help(session, member_id, MAX_EXPORT_LINES)
-    if account is None:
+    if account is None or page is None:
         return Statement(summary, (), False, pool_help)
     names = _Names(session)
     lines: list[StatementLine] = []
-    cursor: str | None = None
-    while len(lines) < MAX_EXPORT_LINES:
-        page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
-        lines += [await names.line(line) for line in page.lines]
+    while True:
+        lines += await names.lines(page.lines)
         cursor = page.next_cursor
-        if cursor is None:
+        if cursor is None or len(lines) >= MAX_EXPORT_LINES:
             break
+        page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
     return Statement(summary, tuple(lines[:MAX_EXPORT_LINES]), cursor is not None, pool_help)
 
 

@@ -147,3 +147,18 @@ def test_percentile() -> None:
     assert percentile(values, 0.5) == 51
     assert percentile(values, 0.99) == 100
     assert percentile([], 0.5) != percentile([], 0.5)  # nan
+
+
+def test_new_messages_and_the_busiest_ten_seconds() -> None:
+    events = [
+        event(1, 1, "user", at=0.0),
+        event(2, 1, "bot", at=0.1, message=message(5, "help text")),
+        event(3, 2, "bot", at=0.2, message=message(6, "🔔 city #1", ["ndg:1:1"])),  # notice
+        event(4, 3, "bot", at=0.3, message=message(7, "from the outbox")),
+        event(5, 1, "bot", "edit", at=0.4, message=message(5, "edited")),  # not counted
+        event(6, 1, "bot", "callback_answer", at=0.5, callback={"id": "q"}),  # not counted
+        event(7, 4, "bot", at=30.0, message=message(8, "later")),
+    ]
+    sent, replies = cd.new_messages(events, {(3, 7)})
+    assert sent == [0.1, 0.2, 0.3, 30.0] and replies == [0.1, 30.0]
+    assert cd.busiest(sent) == 0.3 and cd.busiest(replies) == 0.1 and cd.busiest([]) == 0.0

@@ -179,3 +179,25 @@ async def test_journey_posts_exact_minutes_once(sessions) -> None:
         assert await helping.balance(s, ctx["resident"]) == 600 - 90
     report = await ledger.verify_ledger(sessions)
     assert report.ok, report
+
+
+async def test_the_sweep_in_turns_sends_each_wave_once_with_its_messages(sessions) -> None:
+    """The scheduler's sweep: each order's wave in a transaction of its own, the same
+    waves as one long sweep, every nudge with its message, nothing twice when repeated."""
+    ctx = await _setup(sessions, [(0.001 * n, 0) for n in range(1, 4)])
+    async with transaction(sessions, write=True) as s:
+        first = await s.get(Order, ctx["order"])
+        for key in ("o2", "o3"):
+            fields = first.model_dump(exclude={"id", "idempotency_key", "created_at"})
+            s.add(Order(**fields, idempotency_key=key))
+    rules = nudges.Rules(wave_size=2)
+    report = await nudges.sweep_in_turns(sessions, now=NOW, rules=rules)
+    orders = [order_id for order_id, _wave in report.waves]
+    assert len(orders) == 3 and orders == sorted(orders) and report.nudged == 6
+    again = await nudges.sweep_in_turns(sessions, now=NOW, rules=rules, per_turn=2)
+    assert again.waves == [] and again.nudged == 0
+    async with sessions() as s:
+        sent = list(await s.execute(select(Nudge.id, Nudge.outbox_id, Nudge.order_id)))
+        keys = {i: key for i, key in await s.execute(select(OutboxMessage.id, OutboxMessage.key))}
+    assert len(sent) == 6 and {order for _n, _o, order in sent} == set(orders)
+    assert all(keys[outbox_id] == f"nudge:{nudge_id}" for nudge_id, outbox_id, _ in sent)

@@ -89,3 +89,24 @@ async def test_several_sent_messages_recorded_in_one_transaction(sessions) -> No
         assert row.sent_at is not None
     assert (await _row(sessions, voice)).payload == {outbox.SENT_AS: "voice"}
     assert (await _row(sessions, text)).payload == {}
+
+
+async def test_enqueue_many_adds_in_one_go_each_key_once(sessions) -> None:
+    [first] = await _messages(sessions, 1)
+    async with transaction(sessions, write=True) as session:
+        member_id = (await session.get(OutboxMessage, first)).member_id
+        made = await outbox.enqueue_many(
+            session,
+            [
+                outbox.Message("m0", member_id, "nudge", {"n": 0}),  # exists: left as it is
+                outbox.Message("x1", member_id, "nudge", {"n": 1}),
+                outbox.Message("x2", member_id, "taken", {"n": 2}),
+            ],
+        )
+        assert set(made) == {"x1", "x2"} and made["x1"] < made["x2"]
+        assert await outbox.enqueue_many(session, []) == {}
+        again = await outbox.enqueue_many(session, [outbox.Message("x1", member_id, "nudge", {})])
+        assert again == {}
+    assert (await _row(sessions, first)).payload == {}
+    row = await _row(sessions, made["x2"])
+    assert (row.kind, row.payload, row.status) == ("taken", {"n": 2}, OutboxStatus.PENDING)

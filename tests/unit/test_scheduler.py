@@ -14,7 +14,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import bot.scheduler
 from bot.scheduler import SWEEP_JOB, start_sweeps
 from core import nudges
 from core.logs import JsonFormatter
@@ -67,13 +66,13 @@ async def test_the_next_wave_goes_out_once_the_write_lock_is_released(
 ) -> None:
     await _setup(sessions, [(0.001, 0)])
     started = asyncio.Event()
-    atomically = bot.scheduler.atomically
+    atomically = nudges.atomically  # the sweep's short transactions (`sweep_in_turns`)
 
     async def watched(*args):
         started.set()
         return await atomically(*args)
 
-    monkeypatch.setattr(bot.scheduler, "atomically", watched)
+    monkeypatch.setattr(nudges, "atomically", watched)
     async with _write_lock(engine):
         scheduler = start_sweeps(sessions, INTERVAL)
         try:
@@ -96,15 +95,15 @@ async def test_the_next_wave_goes_out_once_the_write_lock_is_released(
 
 async def test_a_failing_sweep_is_logged_and_runs_again(sessions, monkeypatch, caplog) -> None:
     await _setup(sessions, [(0.001, 0)])
-    sweep, runs = nudges.sweep, []
+    sweep, runs = nudges.sweep_in_turns, []
 
-    async def failing_once(session, **kwargs):
+    async def failing_once(sessions, **kwargs):
         runs.append(1)
         if len(runs) == 1:
             raise OperationalError("UPDATE orders", {}, sqlite3.OperationalError("disk I/O error"))
-        return await sweep(session, **kwargs)
+        return await sweep(sessions, **kwargs)
 
-    monkeypatch.setattr(nudges, "sweep", failing_once)
+    monkeypatch.setattr(nudges, "sweep_in_turns", failing_once)
     caplog.set_level(logging.INFO, logger="timebank.scheduler")
     scheduler = start_sweeps(sessions, INTERVAL)
     try:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import pytest
+from sqlalchemy import event
 
 from core import ledger, statements
 from core.db import transaction
@@ -307,3 +308,61 @@ def test_a_pool_paid_help_sits_among_the_entries_with_the_balance_it_found() -> 
         ["Help received · 45 min, paid by the community pool", "a former member", "0", "120"],
         ["Welcome hours", "time bank", "120", "120"],
     ]
+
+
+# ---------------------------------------------------------------- round trips
+
+
+class _Statements:
+    """Counts the statements SQLAlchemy sends (reads and writes alike)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine.sync_engine
+        self.count = 0
+        self.seen: list[str] = []
+
+    def _note(self, _conn, _cursor, statement, *_args) -> None:
+        self.count += 1
+        self.seen.append(statement[:90])
+
+    def __enter__(self) -> _Statements:
+        event.listen(self.engine, "before_cursor_execute", self._note)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._note)
+
+
+async def test_a_passbook_page_takes_the_same_few_statements_however_many_lines(
+    sessions, engine
+) -> None:
+    """Account and balance in one read, the first page cut from the summary's batch, the
+    names of every line's parties and categories in one read each, pool help and its
+    count in one: a page of five lines, each with another member, in five statements."""
+    me, _friend = await _member_with_history(sessions, 12)
+    async with sessions() as session:
+        # The member and their branch are the update's own (the bot holds them already).
+        member = await session.get(Member, me)
+        branch = await session.get(Branch, member.branch_id)
+        assert branch is not None
+        with _Statements(engine) as sent:
+            view = await statements.passbook_view(session, me, page_size=5)
+    assert len(view.lines) == 5
+    assert sent.count <= 5, sent.seen
+
+
+async def test_the_first_page_and_its_anchor_are_the_ledger_s_own(sessions) -> None:
+    """Page 0 is cut from the summary's batch: the same lines and the same cursor as the
+    ledger's own page of that size, whether or not more follow."""
+    me, _friend = await _member_with_history(sessions, 7)
+    async with sessions() as session:
+        account = await ledger.find_member_account(session, me)
+        assert account is not None
+        for size in (3, 6, 7, 8, statements.PAGE_SIZE):
+            view = await statements.passbook_view(session, me, page_size=size)
+            page = await ledger.passbook(session, account.id, page_size=size)
+            assert [line.balance_after for line in view.lines] == [
+                line.balance_after for line in page.lines
+            ]
+            assert view.anchor == (page.next_cursor or "")
+            assert view.has_more == (page.next_cursor is not None)
