@@ -69,6 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import notices
 from bot.kit import telegram
+from bot.lean_session import sent_message_id, unread_results
 from bot.middlewares import PLATFORM
 from bot.pace import Departure, Lane, departing, pace_of
 from bot.retry import retried_by_caller
@@ -339,7 +340,7 @@ class Sender:
         departure = Departure(lane, before=claim, gate=self._gates[lane])
         attempts = row.attempts + 1
         try:
-            with departing(departure), retried_by_caller():
+            with departing(departure), retried_by_caller(), unread_results():
                 message_id, sent_as = await self._call(int(chat), message, paid=paid)
         except asyncio.CancelledError:
             if claiming and departure.left_at is None:
@@ -424,7 +425,7 @@ class Sender:
 
     async def _call(
         self, chat: int, message: notices.Send | notices.Edit, *, paid: bool = False
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int | None, str | None]:
         """Telegram's call for the message; returns its message id and the form it went in."""
         if isinstance(message, notices.Edit):
             with contextlib.suppress(TelegramBadRequest):  # not modified, or gone
@@ -454,7 +455,7 @@ class Sender:
                     reply_markup=telegram.markup(message.markup),
                     request_timeout=TIMEOUT,
                 )
-                return sent.message_id, "voice"
+                return sent_message_id(sent), "voice"
             except TelegramBadRequest as refused:
                 # Their privacy settings refuse voice notes, or the file is gone: the words
                 # still go, so that the message is not lost.
@@ -469,11 +470,11 @@ class Sender:
         )
         for attachment in message.attachments:
             await self._send_file(chat, attachment)
-        return sent.message_id, None
+        return sent_message_id(sent), None
 
     async def _call_in_parts(
         self, chat: int, message: notices.Send, *, paid: bool
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int | None, str | None]:
         """A photo with the first part as its caption, or the first part alone, then the
         rest; the buttons under the last. Returns the first message's id."""
         flags = {"allow_paid_broadcast": True} if paid else {}
@@ -499,7 +500,7 @@ class Sender:
             await self.bot.send_message(
                 chat, part, reply_markup=markup, request_timeout=TIMEOUT, **flags
             )
-        return first.message_id, sent_as
+        return sent_message_id(first), sent_as
 
     async def _send_file(self, chat: int, attachment: notices.Attachment) -> None:
         data = await asyncio.to_thread(attachment.make)
