@@ -3,7 +3,7 @@
     python -m bench.e2e [--users 200] [--rounds 5] [--modes polling,webhook]
                         [--commands /help,/start] [--database sqlite]
                         [--database postgresql://postgres@127.0.0.1:5432/SCRATCH_NAME]
-                        [--api-latency MS] [--no-null-bot] [--profile DIR]
+                        [--api-latency MS[,MS…]] [--no-null-bot] [--profile DIR]
                         [--bot-root CHECKOUT ...] [--workers 1,2,3 --redis URL] [--keep]
 
 Starts ``python -m sandbox --no-rate-limits`` in a child process (the bot's own pace lifted too,
@@ -31,7 +31,11 @@ webhook handler with a /help handler and no database: the rest is the bot's own 
 
 ``--database postgresql://…/NAME`` creates the scratch database NAME (it must not exist),
 seeds it, runs the modes on it and drops it. ``--api-latency`` makes every sendMessage answer
-that much later (a sandbox latency fault), as a Telegram far away would. ``--profile DIR``
+that much later (a sandbox latency fault), as a Telegram far away would; given several
+(``--api-latency 0,50``), each case's rounds alternate between them (0, 50, 50, 0, …) with the
+same bot, and the rows (``polling+50``) are followed by the rate with latency as a share of
+the rate without, beside the most a bot hiding the latency perfectly could reach (each
+round's last reply comes the latency later whatever the bot does). ``--profile DIR``
 attaches ``py-spy record --gil`` to the bot during the measured rounds and prints where its
 samples fall (``pip install py-spy``). ``--bot-root`` runs the bot from another checkout (a
 worktree with a change to measure), the sandbox and this script staying the same; given twice
@@ -53,6 +57,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import shutil
@@ -163,6 +168,7 @@ class Case:
     command: str
     workers: int = 1
     replies: int = 1
+    latency: float = 0.0  # ms added to every sendMessage during its rounds
     rounds: list[RoundResult] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # seconds during the rounds
     bot_cpu: list[float] = field(default_factory=list)  # by bot process, supervisor first
@@ -291,31 +297,68 @@ async def learn_replies(
 
 async def measure(
     sandbox: Sandbox,
-    case: Case,
+    cases: list[Case],
     users: list[int],
     rounds: int,
     watched: list[Child],
     bot: Child,
 ) -> None:
+    """`rounds` rounds of each case (one per API latency). With several latencies the
+    rounds alternate (0, 50, 50, 0, 0, 50, …), each case's CPU and time counted over its own
+    rounds: the same bot, database and sandbox in the same minutes, so the comparison is
+    not one of two runs on a machine whose other load changes from minute to minute."""
+    for number in range(rounds):
+        order = cases if number % 2 == 0 else cases[::-1]
+        for case in order:
+            if case.note:
+                continue
+            if len(cases) > 1:
+                await set_latency(sandbox, case.latency)
+            await measure_round(sandbox, case, users, watched, bot)
+    if len(cases) > 1:
+        await set_latency(sandbox, 0.0)
+
+
+async def measure_round(
+    sandbox: Sandbox, case: Case, users: list[int], watched: list[Child], bot: Child
+) -> None:
     polls = sandbox.health_polls
     bot_before = procstats.tree_cpu(bot.pid)
     before = cpu_now(sandbox)
     started = time.monotonic()
-    for _ in range(rounds):
-        start = await sandbox.seq()
-        await send_all(sandbox, users, case.command)
-        result, _ = await wait_replies(sandbox, start, users, case.replies, ROUND_TIMEOUT, watched)
-        case.rounds.append(result)
-        if result.missing:
-            case.note = f"{result.missing} updates unanswered after {ROUND_TIMEOUT:g}s"
-            break
-        await settle(sandbox, 0.05)
-    case.seconds = time.monotonic() - started
+    start = await sandbox.seq()
+    await send_all(sandbox, users, case.command)
+    result, _ = await wait_replies(sandbox, start, users, case.replies, ROUND_TIMEOUT, watched)
+    case.rounds.append(result)
+    if result.missing:
+        case.note = f"{result.missing} updates unanswered after {ROUND_TIMEOUT:g}s"
+    await settle(sandbox, 0.05)
+    case.seconds += time.monotonic() - started
     after = cpu_now(sandbox)
     bot_after = procstats.tree_cpu(bot.pid)
-    case.bot_cpu = [used - bot_before.get(pid, 0.0) for pid, used in bot_after.items()]
-    case.cpu = {"bot": sum(case.bot_cpu)} | {k: after[k] - before[k] for k in after}
-    case.health_polls = sandbox.health_polls - polls
+    used = [now - bot_before.get(pid, 0.0) for pid, now in bot_after.items()]
+    case.bot_cpu = [a + b for a, b in itertools.zip_longest(case.bot_cpu, used, fillvalue=0.0)]
+    spent = {"bot": sum(used)} | {k: after[k] - before[k] for k in after}
+    for key, value in spent.items():
+        case.cpu[key] = case.cpu.get(key, 0.0) + value
+    case.health_polls += sandbox.health_polls - polls
+
+
+async def set_latency(sandbox: Sandbox, latency_ms: float) -> None:
+    """Every sendMessage answered `latency_ms` late from now on (a sandbox latency fault),
+    or at once (0)."""
+    await sandbox._json("DELETE", "/sandbox/faults")
+    if latency_ms:
+        await sandbox._json(
+            "POST",
+            "/sandbox/faults",
+            json={
+                "method": "sendMessage",
+                "kind": "latency",
+                "latency": latency_ms / 1000,
+                "times": None,
+            },
+        )
 
 
 def cpu_now(sandbox: Sandbox) -> dict[str, float]:
@@ -701,16 +744,24 @@ async def run_bot(
         await learn_replies(sandbox, [*users, loner], "/help", watched)  # warm-up + readiness
         idle = await idle_latency(sandbox, loner, 20)
         for command in commands:
-            case = Case(database, mode, command, workers, idle=idle if command == "/help" else [])
-            case.replies = await learn_replies(sandbox, users, command, watched)
+            replies = await learn_replies(sandbox, users, command, watched)
+            latencies = args.api_latency if len(args.api_latency) > 1 else [args.api_latency[0]]
+            each = [
+                Case(database, mode, command, workers, replies, latency,
+                     idle=idle if command == "/help" and not latency else [])
+                for latency in latencies
+            ]  # fmt: skip
             await settle(sandbox, 0.1)
             await profiler.start(bot.pid, f"{database}-{mode}-{command.strip('/')}")
-            await measure(sandbox, case, users, args.rounds, watched, bot)
+            await measure(sandbox, each, users, args.rounds, watched, bot)
             summary = await profiler.stop()
             if summary:
                 reports.append(f"{database} {mode} {command}:\n{summary}")
-            cases.append(case)
-            print_case(case, args.ceiling)
+            cases += each
+            for case in each:
+                print_case(case, args.ceiling)
+            if len(each) > 1:
+                print_latency_cost(each)
         print_memory(procstats.tree_memory(bot.pid))
     finally:
         await bot.stop()
@@ -720,10 +771,14 @@ async def run_bot(
 
 # ---------------------------------------------------------------------- output
 HEADER = (
-    f"{'database':<22} {'mode':<8} {'command':<7} {'updates':>7} {'upd/s':>6} "
+    f"{'database':<22} {'mode':<10} {'command':<7} {'updates':>7} {'upd/s':>6} "
     f"{'(rounds min-max)':>16} {'p50 ms':>7} {'p99 ms':>7} {'1st p50':>7} {'idle p50':>8} "
     f"{'vs ceil':>7} {'bot ms/u':>8} {'sbx ms/u':>8}"
 )
+
+
+def mode_label(case: Case) -> str:
+    return case.mode if not case.latency else f"{case.mode}+{case.latency:g}"
 
 
 def print_case(case: Case, ceiling: float) -> None:
@@ -734,7 +789,7 @@ def print_case(case: Case, ceiling: float) -> None:
     idle = f"{statistics.median(case.idle) * 1000:8.1f}" if case.idle else f"{'':>8}"
     per = max(case.updates, 1)
     print(
-        f"{case.database:<22} {case.mode:<8} {case.command:<7} {case.updates:>7} "
+        f"{case.database:<22} {mode_label(case):<10} {case.command:<7} {case.updates:>7} "
         f"{case.rate:>6.0f} {spread:>16} {percentile(lat, 0.5) * 1000:>7.1f} "
         f"{percentile(lat, 0.99) * 1000:>7.1f} {percentile(first, 0.5) * 1000:>7.1f} {idle} "
         f"{case.rate / ceiling if ceiling else 0:>7.1%} "
@@ -744,6 +799,24 @@ def print_case(case: Case, ceiling: float) -> None:
         flush=True,
     )
     print_cpu_shares(case)
+
+
+def print_latency_cost(cases: list[Case]) -> None:
+    """Each latency's rate as a share of the first's (0 ms), and the most it could be: a
+    round ends with its last update's replies, which no concurrency can hurry, so even a
+    bot that hides the latency perfectly ends each round `replies` × latency later."""
+    first = cases[0]
+    window = sum(r.window for r in first.rounds)
+    for case in cases[1:]:
+        if not first.rate or not case.rounds:
+            continue
+        tail = len(first.rounds) * case.replies * (case.latency - first.latency) / 1000
+        bound = window / (window + tail) if window + tail > 0 else 0.0
+        print(
+            f"{'':<8}with {case.latency:g} ms: {case.rate / first.rate:.0%} of the rate at "
+            f"{first.latency:g} ms; a bot hiding the latency perfectly: {bound:.0%} "
+            f"(each round's last reply {case.replies} × {case.latency - first.latency:g} ms later)"
+        )
 
 
 def print_cpu_shares(case: Case) -> None:
@@ -857,18 +930,15 @@ async def main(args: argparse.Namespace) -> None:
                 f"{ceiling['rps']:.0f} req/s, p50 {ceiling['p50_ms']:.1f} ms, "
                 f"p99 {ceiling['p99_ms']:.1f} ms, {ceiling['errors']:.0f} errors\n"
             )
-            if args.api_latency:
-                await sandbox._json(
-                    "POST",
-                    "/sandbox/faults",
-                    json={
-                        "method": "sendMessage",
-                        "kind": "latency",
-                        "latency": args.api_latency / 1000,
-                        "times": None,
-                    },
+            if len(args.api_latency) > 1:
+                print(
+                    "rounds alternate between sendMessage answered "
+                    + ", ".join(f"{latency:g}" for latency in args.api_latency)
+                    + " ms late (sandbox fault; the mode column shows it, e.g. polling+50)"
                 )
-                print(f"every sendMessage answered {args.api_latency:g} ms late (sandbox fault)")
+            elif args.api_latency[0]:
+                await set_latency(sandbox, args.api_latency[0])
+                print(f"every sendMessage answered {args.api_latency[0]:g} ms late (sandbox fault)")
             print(HEADER, flush=True)
             if not args.no_null_bot:
                 for mode in args.modes:
@@ -946,10 +1016,10 @@ def cli() -> None:
     )
     parser.add_argument(
         "--api-latency",
-        type=float,
-        default=0.0,
+        default="0",
         metavar="MS",
-        help="delay every sendMessage answer by MS milliseconds, as a distant Telegram would",
+        help="delay every sendMessage answer by MS milliseconds, as a distant Telegram would; "
+        "several (e.g. 0,50): each case's rounds alternate between them, same bot and minute",
     )
     parser.add_argument("--no-null-bot", action="store_true", help="skip the null-bot baseline")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the bot during measured rounds")
@@ -993,6 +1063,12 @@ def cli() -> None:
     args.commands = [c.strip() for c in args.commands.split(",") if c.strip().startswith("/")]
     if not args.commands:
         parser.error("--commands takes commands such as /help,/start")
+    try:
+        args.api_latency = [float(ms) for ms in args.api_latency.split(",") if ms.strip()]
+    except ValueError:
+        parser.error("--api-latency takes milliseconds, e.g. 50 or 0,50")
+    if not args.api_latency or any(ms < 0 for ms in args.api_latency):
+        parser.error("--api-latency takes milliseconds, e.g. 50 or 0,50")
     args.users = min(max(args.users, 1), 2_000)
     args.rounds = min(max(args.rounds, 1), 50)
     asyncio.run(main(args))

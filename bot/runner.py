@@ -54,7 +54,9 @@ POLL_TIMEOUT = 30
 POLL_LIMIT = 100
 # While updates are in flight, `getUpdates` returns them again at once (they are not
 # confirmed yet), so the poller asks again only once the oldest one finished, or after
-# BUSY_WAIT for new ones behind them; never more often than every MIN_INTERVAL.
+# BUSY_WAIT for new ones behind them; never more often than every MIN_INTERVAL. An answer
+# that brought new updates and had room for more is asked again after MIN_INTERVAL: a
+# burst is arriving, and the rest of it must not wait for the first update's replies.
 BUSY_WAIT = 0.1
 MIN_INTERVAL = 0.02
 FIRST_DELAY = 1.0
@@ -213,10 +215,17 @@ class Poller:
                 delay = min(delay * 2, MAX_DELAY)
                 continue
             delay = FIRST_DELAY
+            fresh = 0
             for raw in updates:
                 if raw["update_id"] >= self.next_id:
+                    fresh += 1
                     self._start(Update.model_validate(raw, context={"bot": self.bot}))
-            if self.in_flight:
+            if fresh and len(updates) < POLL_LIMIT:
+                # The long poll answers with the first update of a burst, the rest of it
+                # behind: waiting for that first one to finish (its replies, ~a Bot API
+                # round trip away) would hold the burst back by as much.
+                await asyncio.sleep(MIN_INTERVAL)
+            elif self.in_flight:
                 await self.until_one_finishes()
 
     async def until_one_finishes(self) -> None:

@@ -30,7 +30,6 @@ async def test_the_wait_ends_when_an_update_finishes() -> None:
     await asyncio.wait_for(waiting, timeout=1)
 
 
-
 class CountingDispatcher:
     """Handles an update once `release` is set."""
 
@@ -79,3 +78,39 @@ async def test_an_update_that_finishes_while_a_poll_brings_it_back_is_not_handle
     assert offsets[:2] == [None, 7]
     assert dispatcher.handled == [7, 8]
     assert poller.offset() == 9
+
+
+async def test_a_burst_is_taken_without_waiting_for_its_first_update() -> None:
+    """The long poll answers with a burst's first update; the rest of the burst comes in
+    the next answer. Waiting for that first update to finish before asking (its replies, a
+    Bot API round trip away) held every burst back by that much: with a 50 ms Bot API, 10-20 %
+    of PostgreSQL's updates per second by polling. An answer with new updates and room for
+    more is asked again at once; one that brought nothing new waits for the oldest."""
+    dispatcher = CountingDispatcher()  # never released: update 7 stays in flight
+    poller = Poller(dispatcher=dispatcher, bot=None, workflow={})  # type: ignore[arg-type]
+    answers = [[{"update_id": 7}], [{"update_id": 7}, {"update_id": 8}], [{"update_id": 7}]]
+    log: list[str] = []
+    done = asyncio.Event()
+
+    async def get_updates(params: dict) -> list[dict]:
+        log.append(f"poll {params['offset']}")
+        if not answers:
+            done.set()
+            await asyncio.sleep(3600)
+        return answers.pop(0)
+
+    async def until_one_finishes() -> None:
+        log.append("wait for the oldest")
+
+    poller._get_updates = get_updates  # type: ignore[method-assign]
+    poller.until_one_finishes = until_one_finishes  # type: ignore[method-assign]
+    polling = asyncio.create_task(poller.run())
+    async with asyncio.timeout(5):
+        await done.wait()
+    polling.cancel()
+    await asyncio.wait([polling], timeout=1)
+
+    assert log == ["poll None", "poll 7", "poll 7", "wait for the oldest", "poll 7"]
+    assert sorted(poller.in_flight) == [7, 8]
+    for task in poller.in_flight.values():
+        task.cancel()
