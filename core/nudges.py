@@ -8,10 +8,11 @@ SQLite has one writer). Every message goes into the outbox, never straight out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import matching, notices, outbox
 from core.db import utcnow
 from core.ledger.atomic import atomically
+from core.logs import log_event
 from core.models import (
     Member,
     Membership,
@@ -36,6 +38,7 @@ from core.models import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("timebank.sweep")
 
 # In a nudge's outbox payload: the coordinator who asked that volunteer personally.
 ASKED_BY = "asked_by"
@@ -318,52 +321,50 @@ async def _expire(session: AsyncSession, now: datetime, report: SweepReport, lim
         report.expired.append(order.id)
 
 
-async def _waves(
-    session: AsyncSession,
-    now: datetime,
-    rules: Rules,
-    report: SweepReport,
-    limit: int,
-    after: int = 0,
-) -> list[int]:
-    """The next waves (or escalations) of up to `limit` orders due, of ids above `after`;
-    returns the ids of the orders looked at."""
-    due = list(
+async def _due_waves(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """The ids of up to `limit` open orders whose next wave (or escalation) is due."""
+    return list(
         await session.scalars(
-            _locked(
-                session,
-                select(Order)
-                .outerjoin(OrderProgress, OrderProgress.order_id == Order.id)
-                .where(
-                    Order.id > after,
-                    Order.status == OrderStatus.OPEN,
-                    Order.funding != OrderFunding.NEEDS_SPONSOR,
-                    or_(Order.window_end.is_(None), Order.window_end > now),
-                    or_(
-                        OrderProgress.order_id.is_(None),
-                        OrderProgress.next_wave_at <= now,
-                    ),
-                )
-                .order_by(Order.id)
-                .limit(limit),
+            select(Order.id)
+            .outerjoin(OrderProgress, OrderProgress.order_id == Order.id)
+            .where(
+                Order.status == OrderStatus.OPEN,
+                Order.funding != OrderFunding.NEEDS_SPONSOR,
+                or_(Order.window_end.is_(None), Order.window_end > now),
+                or_(OrderProgress.order_id.is_(None), OrderProgress.next_wave_at <= now),
             )
+            .order_by(Order.id)
+            .limit(limit)
         )
     )
-    for order in due:
-        progress = await progress_of(session, order.id)
-        if progress.escalated_at is not None or (
-            progress.next_wave_at is not None and progress.next_wave_at > now
-        ):
-            continue
-        if progress.waves < rules.max_waves:
-            sent = await send_wave(session, order, progress, now, rules)
-            if sent is not None:
-                report.waves.append((order.id, progress.waves))
-                report.nudged += sent
-        else:
-            await escalate(session, order, progress, now)
-            report.escalated.append(order.id)
-    return [order.id for order in due]
+
+
+async def _wave(
+    session: AsyncSession, order_id: int, now: datetime, rules: Rules, report: SweepReport
+) -> None:
+    """The order's next wave, or its escalation after the last, if it is still due; an order
+    locked by a tap at this moment (PostgreSQL) is left to the next sweep."""
+    order = await session.scalar(
+        _locked(
+            session,
+            select(Order).where(Order.id == order_id, Order.status == OrderStatus.OPEN),
+        )
+    )
+    if order is None:
+        return
+    progress = await progress_of(session, order.id)
+    if progress.escalated_at is not None or (
+        progress.next_wave_at is not None and progress.next_wave_at > now
+    ):
+        return
+    if progress.waves < rules.max_waves:
+        sent = await send_wave(session, order, progress, now, rules)
+        if sent is not None:
+            report.waves.append((order.id, progress.waves))
+            report.nudged += sent
+    else:
+        await escalate(session, order, progress, now)
+        report.escalated.append(order.id)
 
 
 async def _reminders(session: AsyncSession, now: datetime, report: SweepReport) -> None:
@@ -464,6 +465,21 @@ async def _unresolved_disputes(
         report.disputes_again.append(order.id)
 
 
+Step = Callable[[AsyncSession, SweepReport], Awaitable[T]]
+
+
+async def _sweep_steps(
+    run: Callable[[Step[Any], str], Awaitable[Any]], now: datetime, rules: Rules, limit: int
+) -> None:
+    """The sweep's steps in their order, each given to `run` with its name."""
+    await run(lambda s, r: _expire(s, now, r, limit), "expiries")
+    for order_id in await run(lambda s, r: _due_waves(s, now, limit), "due waves") or []:
+        await run(lambda s, r, order_id=order_id: _wave(s, order_id, now, rules, r), "wave")
+    await run(lambda s, r: _reminders(s, now, r), "reminders")
+    await run(lambda s, r: _unconfirmed(s, now, rules, r), "unconfirmed")
+    await run(lambda s, r: _unresolved_disputes(s, now, rules, r), "disputes")
+
+
 async def sweep(
     session: AsyncSession,
     *,
@@ -471,19 +487,15 @@ async def sweep(
     rules: Rules | None = None,
     limit: int = 200,
 ) -> SweepReport:
-    """One pass over the orders that need something now. Safe to repeat at any time."""
-    now = now or utcnow()
-    rules = rules or Rules()
+    """One pass over the orders that need something now, in the caller's transaction.
+    Safe to repeat at any time."""
     report = SweepReport()
-    await _expire(session, now, report, limit)
-    await _waves(session, now, rules, report, limit)
-    await _reminders(session, now, report)
-    await _unconfirmed(session, now, rules, report)
-    await _unresolved_disputes(session, now, rules, report)
+
+    async def run(work: Step[Any], name: str) -> Any:
+        return await work(session, report)
+
+    await _sweep_steps(run, now or utcnow(), rules or Rules(), limit)
     return report
-
-
-WAVES_PER_TURN = 1
 
 
 async def sweep_in_turns(
@@ -492,40 +504,36 @@ async def sweep_in_turns(
     now: datetime | None = None,
     rules: Rules | None = None,
     limit: int = 200,
-    per_turn: int = WAVES_PER_TURN,
 ) -> SweepReport:
     """`sweep` as a row of short write transactions instead of one long one: the expiries,
-    then each order's wave (`per_turn` orders a transaction), then the reminders, the
-    unconfirmed orders and the disputes. Every step is idempotent over database state, as
-    the whole sweep is, so a step that fails leaves the others done and runs again at the
-    next sweep. A short transaction holds SQLite's one writer (and PostgreSQL's row locks
-    on the orders and their progress) for one order's work, so a member's tap waits for
-    that, not for the whole sweep."""
-    now = now or utcnow()
-    rules = rules or Rules()
+    then each due order's wave in a transaction of its own, then the reminders, the
+    unconfirmed orders and the disputes. A short transaction holds SQLite's one writer (and
+    PostgreSQL's row locks on the order and its progress) for one order's work, so a
+    member's tap waits for that, not for the whole sweep. Every step is idempotent over
+    database state, as the whole sweep is: a step that fails is logged and the others still
+    run; it runs again at the next sweep."""
     report = SweepReport()
 
-    async def step(work: Callable[[AsyncSession, SweepReport], Awaitable[T]]) -> T:
-        async def attempt(session: AsyncSession) -> tuple[SweepReport, T]:
+    async def run(work: Step[Any], name: str) -> Any:
+        async def attempt(session: AsyncSession) -> tuple[SweepReport, Any]:
             part = SweepReport()  # a retried attempt reports afresh
             return part, await work(session, part)
 
-        part, result = await atomically(sessions, attempt)
-        for name, value in vars(part).items():
-            setattr(report, name, getattr(report, name) + value)
+        try:
+            part, result = await atomically(sessions, attempt)
+        except Exception as error:
+            log_event(
+                log,
+                "sweep step failed",
+                logging.ERROR,
+                step=name,
+                failure=type(error).__name__,
+                reason=str(getattr(error, "orig", None) or error)[:200],
+            )
+            return None
+        for field_name, value in vars(part).items():
+            setattr(report, field_name, getattr(report, field_name) + value)
         return result
 
-    await step(lambda s, r: _expire(s, now, r, limit))
-    after, looked = 0, 0
-    while looked < limit:
-        size = min(per_turn, limit - looked)
-        seen = await step(
-            lambda s, r, size=size, after=after: _waves(s, now, rules, r, size, after)
-        )
-        if not seen:
-            break
-        after, looked = max(seen), looked + len(seen)
-    await step(lambda s, r: _reminders(s, now, r))
-    await step(lambda s, r: _unconfirmed(s, now, rules, r))
-    await step(lambda s, r: _unresolved_disputes(s, now, rules, r))
+    await _sweep_steps(run, now or utcnow(), rules or Rules(), limit)
     return report

@@ -194,10 +194,33 @@ async def test_the_sweep_in_turns_sends_each_wave_once_with_its_messages(session
     report = await nudges.sweep_in_turns(sessions, now=NOW, rules=rules)
     orders = [order_id for order_id, _wave in report.waves]
     assert len(orders) == 3 and orders == sorted(orders) and report.nudged == 6
-    again = await nudges.sweep_in_turns(sessions, now=NOW, rules=rules, per_turn=2)
+    again = await nudges.sweep_in_turns(sessions, now=NOW, rules=rules)
     assert again.waves == [] and again.nudged == 0
     async with sessions() as s:
         sent = list(await s.execute(select(Nudge.id, Nudge.outbox_id, Nudge.order_id)))
         keys = {i: key for i, key in await s.execute(select(OutboxMessage.id, OutboxMessage.key))}
     assert len(sent) == 6 and {order for _n, _o, order in sent} == set(orders)
     assert all(keys[outbox_id] == f"nudge:{nudge_id}" for nudge_id, outbox_id, _ in sent)
+
+
+async def test_an_order_whose_wave_fails_holds_up_no_other(sessions, monkeypatch) -> None:
+    """A wave that fails (here the first order's) is logged and left to the next sweep; the
+    orders after it get theirs in the same sweep."""
+    ctx = await _setup(sessions, [(0.001 * n, 0) for n in range(1, 4)])
+    async with transaction(sessions, write=True) as s:
+        first = await s.get(Order, ctx["order"])
+        fields = first.model_dump(exclude={"id", "idempotency_key", "created_at"})
+        s.add(Order(**fields, idempotency_key="o2"))
+    send_wave = nudges.send_wave
+
+    async def failing_for_the_first(session, order, *args, **kwargs):
+        if order.id == ctx["order"]:
+            raise RuntimeError("matching broke for this order")
+        return await send_wave(session, order, *args, **kwargs)
+
+    monkeypatch.setattr(nudges, "send_wave", failing_for_the_first)
+    report = await nudges.sweep_in_turns(sessions, now=NOW, rules=nudges.Rules(wave_size=2))
+    assert [order_id for order_id, _wave in report.waves] == [ctx["order"] + 1]
+    monkeypatch.setattr(nudges, "send_wave", send_wave)
+    again = await nudges.sweep_in_turns(sessions, now=NOW, rules=nudges.Rules(wave_size=2))
+    assert [order_id for order_id, _wave in again.waves] == [ctx["order"]]
