@@ -57,26 +57,9 @@ async def enqueue(
     priority: Priority = Priority.NOTICE,
 ) -> int | None:
     """Add a message unless one with this key exists; returns the new row's id, else None."""
-    values = {
-        "key": key,
-        "member_id": member_id,
-        "kind": kind,
-        "payload": payload or {},
-        "priority": int(priority),
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "not_before": not_before or utcnow(),
-        "error": "",
-        "created_at": utcnow(),
-    }
-    await session.flush()  # a Core statement does not autoflush: what it refers to goes first
-    statement = (
-        _insert(session)(_table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_table.c.id)
-    )
-    return (await session.execute(statement)).scalar()
+    message = Message(key, member_id, kind, payload or {})
+    added = await enqueue_many(session, [message], priority=priority, not_before=not_before)
+    return added.get(key)
 
 
 @dataclass(frozen=True)
@@ -94,6 +77,7 @@ async def enqueue_many(
     messages: Sequence[Message],
     *,
     priority: Priority = Priority.NOTICE,
+    not_before: datetime | None = None,
 ) -> dict[str, int]:
     """`enqueue` for several messages in one statement: each added unless one with its key
     exists. Returns the new rows' ids by key (a key that existed is not in it)."""
@@ -109,13 +93,13 @@ async def enqueue_many(
             "priority": int(priority),
             "status": OutboxStatus.PENDING,
             "attempts": 0,
-            "not_before": now,
+            "not_before": not_before or now,
             "error": "",
             "created_at": now,
         }
         for message in messages
     ]
-    await session.flush()  # as `enqueue`
+    await session.flush()  # a Core statement does not autoflush: what it refers to goes first
     statement = (
         _insert(session)(_table)
         .values(rows)
