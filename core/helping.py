@@ -309,7 +309,7 @@ async def hand_back(
     now = now or utcnow()
     order = await _volunteer_order(session, order_id, member_id)
     progress = await nudges.progress_of(session, order.id)
-    won = await _move(
+    won = await _moved(
         session,
         order.id,
         OrderStatus.ACCEPTED,
@@ -317,12 +317,12 @@ async def hand_back(
         volunteer_id=None,
         updated_at=now,
     )
-    if not won:
+    if won is None:
         order = await _fresh(session, order_id)
         if order.status == OrderStatus.OPEN:
             return order  # handed back already
         raise WrongStep()
-    order = await _fresh(session, order_id)
+    order = won
     hold = await pending_hold(session, order.id)
     if hold is not None:
         await ledger.void_hold(session, hold.id, key=f"order:{order.id}:handback:{hold.id}")

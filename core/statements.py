@@ -283,7 +283,8 @@ async def _summary(
     first: ledger.PassbookPage | None = None
     while True:
         page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
-        first = first or page
+        if first is None:
+            first = page
         for line in page.lines:
             if line.at < year_start:
                 break
