@@ -60,6 +60,11 @@ _JSON = {"Content-Type": "application/json"}
 
 
 class LeanSession(AiohttpSession):
+    """aiogram's `AiohttpSession` (3.31) with a JSON body and answers left unparsed where
+    unread. `make_request` follows aiogram's own (its timeout and network errors, said in the
+    same words); a change of aiogram's is caught by tests/bot/test_lean_session.py, which
+    compares the two."""
+
     async def make_request(
         self,
         bot: Bot,

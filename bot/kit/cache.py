@@ -12,33 +12,29 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 from aiogram.utils.i18n import get_i18n
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def per_language(build: Callable[P, T]) -> Callable[P, T]:
+def per_language(build: Callable[..., T]) -> Callable[..., T]:
     """`build(*args)` once per language in effect and `args` (hashable, positional only).
 
     Outside a language context (no i18n set) it is simply built."""
     made: dict[tuple[Hashable, ...], T] = {}
 
     @functools.wraps(build)
-    def cached(*args: P.args, **kwargs: P.kwargs) -> T:
+    def cached(*args: Hashable) -> T:
         try:
             locale = get_i18n().current_locale
         except LookupError:
-            return build(*args, **kwargs)
-        if kwargs:
-            return build(*args, **kwargs)
+            return build(*args)
         key = (locale, *args)
         found = made.get(key)
         if found is None:
-            found = made[key] = build(*args, **kwargs)
+            found = made[key] = build(*args)
         return found
 
-    cached.cache_clear = made.clear  # type: ignore[attr-defined]
     return cached

@@ -3,7 +3,9 @@ where nobody reads them, and aiogram's errors exactly as aiogram raises them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 
 import pytest
 from aiogram import Bot
@@ -15,10 +17,12 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramRetryAfter,
 )
 from aiogram.methods import SendMessage
 from aiogram.types import BufferedInputFile, Message
+from aiohttp import web
 
 from bot.i18n import create_i18n
 from bot.kit.keyboards import main_menu
@@ -141,3 +145,38 @@ async def test_calls_go_as_json_with_the_bot_s_defaults_and_files_as_a_form(sand
     assert [button["text"] for button in rows[-1]] == [button.text for button in menu.keyboard[-1]]
     assert second["message_id"] == raw["message_id"]
     assert third.get("document") is not None
+
+
+async def _network_failure(session: AiohttpSession, base: str, wait: float) -> BaseException:
+    bot = Bot(TOKEN, session=session)
+    session.api = TelegramAPIServer.from_base(base)
+    try:
+        with pytest.raises(TelegramNetworkError) as caught:
+            await bot.send_message(1, "hi", request_timeout=wait)
+    finally:
+        await session.close()
+    return caught.value
+
+
+async def test_a_server_that_is_gone_or_slow_raises_what_aiogram_raises() -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    slow_base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        gone_base = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    try:
+        for base, timeout in ((slow_base, 0.2), (gone_base, 2)):
+            lean = await _network_failure(LeanSession(), base, timeout)
+            plain = await _network_failure(AiohttpSession(), base, timeout)
+            assert type(lean) is type(plain) and str(lean) == str(plain)
+    finally:
+        await runner.cleanup()
