@@ -177,6 +177,7 @@ async def demo(
     )
     await sandbox.start()
     greet = _start_chats(sandbox, personas)
+    _number_newcomers_above_seeded(sandbox)
     bot_settings = settings.model_copy(
         update={
             "telegram_api_url": sandbox.base_url,
@@ -200,13 +201,8 @@ async def demo(
 
 def _start_chats(sandbox: SandboxServer, personas: list[dict[str, Any]]) -> list[User]:
     """Open the chat of each persona marked `started`, as if they had pressed START, so the
-    bot may write to them first; returns those whose chat is new, to be greeted.
-
-    A user added later (through the control API) is numbered above every seeded member, or the
-    bot would take them for the seeded member who happens to have their id."""
+    bot may write to them first; returns those whose chat is new, to be greeted."""
     bot = sandbox.default_bot
-    seeded = max(int(member.external_id) for member in MEMBERS)
-    sandbox.state.next_user_id = max(sandbox.state.next_user_id, seeded + 1)
     new = []
     for persona in personas:
         if not persona.get("started"):
@@ -224,6 +220,13 @@ def _start_chats(sandbox: SandboxServer, personas: list[dict[str, Any]]) -> list
             chat.started = True
             new.append(user)
     return new
+
+
+def _number_newcomers_above_seeded(sandbox: SandboxServer) -> None:
+    """A user added to the running demo (through the control API) gets an id above every
+    seeded member's, or the bot would take them for the member who has that id."""
+    seeded = max(int(member.external_id) for member in MEMBERS)
+    sandbox.state.next_user_id = max(sandbox.state.next_user_id, seeded + 1)
 
 
 async def run_demo(settings: Settings, port: int) -> None:

@@ -62,11 +62,12 @@ def test_the_demo_logs_warnings_unless_told_otherwise() -> None:
 
 
 def test_a_user_added_to_the_demo_is_never_a_seeded_member() -> None:
-    from bot.demo import DEMO_TOKEN, PERSONAS, _start_chats
+    from bot.demo import DEMO_TOKEN, PERSONAS, _number_newcomers_above_seeded, _start_chats
     from core.demo import MEMBERS
     from sandbox.server import SandboxServer
 
     sandbox = SandboxServer("127.0.0.1", 0, bots=[{"token": DEMO_TOKEN, "username": "demo_bot"}])
     _start_chats(sandbox, PERSONAS)
+    _number_newcomers_above_seeded(sandbox)
     newcomer = sandbox.add_user("<b>Ma</b>", language_code="zh-hans")
     assert str(newcomer.id) not in {member.external_id for member in MEMBERS}
