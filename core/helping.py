@@ -701,10 +701,8 @@ async def relay(
 
 
 async def balance(session: AsyncSession, member_id: int) -> int | None:
-    account = await ledger.find_member_account(session, member_id)
-    if account is None:
-        return None
-    return (await ledger.balance_of(session, account.id)).balance
+    found = await ledger.member_balance(session, member_id)
+    return None if found is None else found.balance
 
 
 async def progress(session: AsyncSession, order_id: int) -> OrderProgress | None:

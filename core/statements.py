@@ -30,7 +30,6 @@ from core.catalog import localized
 from core.db import utcnow
 from core.errors import N_, InvalidInput
 from core.ledger import AccountKind, PassbookLine, PostingKind
-from core.ledger.passbook import encode_cursor
 from core.ledger.tables import LedgerAccount
 from core.models import Branch, Category, Member, Order, OrderEvent, OrderFunding, OrderStatus
 
@@ -221,7 +220,7 @@ async def _pool_help(
             .limit(limit)
         )
     ).all()
-    total = rows[0][4] if rows else 0
+    total: int = rows[0][4] if rows else 0
     helps = [
         PoolHelp(
             at=at or order.updated_at,
@@ -232,7 +231,7 @@ async def _pool_help(
         for order, helper, category, at, _total in rows
     ]
     helps.sort(key=lambda help_: help_.at, reverse=True)
-    return tuple(helps), total or 0
+    return tuple(helps), total
 
 
 async def _time_zone(session: AsyncSession, member: Member) -> str:
@@ -249,27 +248,8 @@ def _spent(line: PassbookLine) -> int:
     return -line.amount if line.kind in spending and line.amount < 0 else 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Account:
-    id: int
-    balance: int
-    held: int
-
-
-async def _member_account(session: AsyncSession, member_id: int) -> _Account | None:
-    """The member's account with its balance, in one read (None if never opened)."""
-    row = (
-        await session.execute(
-            select(LedgerAccount.id, LedgerAccount.balance, LedgerAccount.held).where(
-                LedgerAccount.kind == AccountKind.MEMBER, LedgerAccount.owner_id == member_id
-            )
-        )
-    ).first()
-    return None if row is None else _Account(*row)
-
-
 async def _summary(
-    session: AsyncSession, member: Member, account: _Account | None, now: datetime
+    session: AsyncSession, member: Member, account: ledger.Balance | None, now: datetime
 ) -> tuple[Summary, ledger.PassbookPage | None]:
     """The summary, and the newest `_BATCH` entries it read first (the passbook's first
     page and an export's first batch are cut from them instead of read again)."""
@@ -282,7 +262,7 @@ async def _summary(
     cursor: str | None = None
     first: ledger.PassbookPage | None = None
     while True:
-        page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
+        page = await ledger.passbook(session, account.account_id, cursor=cursor, page_size=_BATCH)
         if first is None:
             first = page
         for line in page.lines:
@@ -331,7 +311,7 @@ async def passbook_view(
     new entries arrive. A page that no longer exists, or a forged anchor, raises PageGone.
     """
     member = await members.get_member(session, member_id)
-    account = await _member_account(session, member_id)
+    account = await ledger.member_balance(session, member_id)
     summary, first = await _summary(session, member, account, now or utcnow())
     pool_help, pool_total = ((), 0)
     if page == 0:
@@ -342,21 +322,18 @@ async def passbook_view(
         return PassbookView(summary, (), 0, "", False, pool_help, pool_total)
     if not 0 <= page <= MAX_PAGE:
         raise PageGone()
-    if page == 0 and first is not None and page_size <= _BATCH:
-        # The newest entries, as `ledger.passbook` pages them: cut from what the summary read.
-        shown_lines = first.lines[:page_size]
-        has_more = len(first.lines) > page_size or first.next_cursor is not None
-        anchor = encode_cursor(shown_lines[-1].entry_id) if has_more else ""
-    elif page == 0:
-        shown = await ledger.passbook(session, account.id, page_size=page_size)
-        shown_lines, anchor = shown.lines, shown.next_cursor or ""
-        has_more = shown.next_cursor is not None
+    if page == 0 and first is not None and 1 <= page_size <= _BATCH:
+        shown = first.head(page_size)  # the newest entries, cut from what the summary read
+        anchor = shown.next_cursor or ""
+    elif page == 0:  # a size the ledger refuses
+        shown = await ledger.passbook(session, account.account_id, page_size=page_size)
+        anchor = shown.next_cursor or ""
     else:
         if not anchor:
             raise PageGone()
-        shown = await _walk(session, account.id, anchor, page, page_size)
-        shown_lines, has_more = shown.lines, shown.next_cursor is not None
-    lines = tuple(await _Names(session).lines(shown_lines))
+        shown = await _walk(session, account.account_id, anchor, page, page_size)
+    has_more = shown.next_cursor is not None
+    lines = tuple(await _Names(session).lines(shown.lines))
     return PassbookView(summary, lines, page, anchor, has_more, pool_help, pool_total)
 
 
@@ -365,7 +342,7 @@ async def statement(
 ) -> Statement:
     """Everything for an export: the summary and every entry (up to MAX_EXPORT_LINES)."""
     member = await members.get_member(session, member_id)
-    account = await _member_account(session, member_id)
+    account = await ledger.member_balance(session, member_id)
     summary, page = await _summary(session, member, account, now or utcnow())
     pool_help, _total = await _pool_help(session, member_id, MAX_EXPORT_LINES)
     if account is None or page is None:
@@ -377,7 +354,7 @@ async def statement(
         cursor = page.next_cursor
         if cursor is None or len(lines) >= MAX_EXPORT_LINES:
             break
-        page = await ledger.passbook(session, account.id, cursor=cursor, page_size=_BATCH)
+        page = await ledger.passbook(session, account.account_id, cursor=cursor, page_size=_BATCH)
     return Statement(summary, tuple(lines[:MAX_EXPORT_LINES]), cursor is not None, pool_help)
 
 

@@ -16,7 +16,7 @@ from core.ledger.accounts import (
     set_member_overdraft_limit,
 )
 from core.ledger.atomic import atomically
-from core.ledger.balances import balance_of
+from core.ledger.balances import balance_of, member_balance
 from core.ledger.errors import (
     AlreadyReversed,
     CannotReverseReversal,
@@ -125,6 +125,7 @@ __all__ = [
     "grant",
     "issuance_account",
     "main_verify",
+    "member_balance",
     "member_overdraft_limit",
     "merchant_account",
     "open_member_account",

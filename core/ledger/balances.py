@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from core.errors import DomainError
 from core.ledger.errors import InsufficientCredit, UnknownAccount
 from core.ledger.tables import LedgerAccount
-from core.ledger.values import Balance
+from core.ledger.values import AccountKind, Balance
 
 accounts = LedgerAccount.__table__
 
@@ -155,6 +155,18 @@ async def refusal(conn: AsyncConnection, account_id: int, needed: int) -> Domain
 
 async def read(conn: AsyncConnection, account_id: int) -> Balance | None:
     row = (await conn.execute(_READ, {"account": account_id})).first()
+    return None if row is None else Balance(*row)
+
+
+_MEMBER_READ = select(
+    accounts.c.id, accounts.c.balance, accounts.c.held, accounts.c.overdraft_limit
+).where(accounts.c.kind == AccountKind.MEMBER, accounts.c.owner_id == bindparam("member"))
+
+
+async def member_balance(session: AsyncSession, member_id: int) -> Balance | None:
+    """The member's balance (`account_id` their account) in one read, or None if their
+    account was never opened. Writes nothing."""
+    row = (await (await session.connection()).execute(_MEMBER_READ, {"member": member_id})).first()
     return None if row is None else Balance(*row)
 
 

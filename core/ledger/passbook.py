@@ -44,6 +44,12 @@ class PassbookPage:
     lines: tuple[PassbookLine, ...]
     next_cursor: str | None  # None on the last page
 
+    def head(self, size: int) -> PassbookPage:
+        """The page of this page's first `size` lines, with the cursor `passbook` gives it."""
+        shown = self.lines[:size]
+        more = len(self.lines) > size or self.next_cursor is not None
+        return PassbookPage(shown, encode_cursor(shown[-1].entry_id) if more else None)
+
 
 def encode_cursor(entry_id: int) -> str:
     return base64.urlsafe_b64encode(entry_id.to_bytes(8, "big")).decode().rstrip("=")

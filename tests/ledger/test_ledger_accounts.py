@@ -22,6 +22,7 @@ from core.ledger import (
     find_member_account,
     get_account,
     issuance_account,
+    member_balance,
     member_overdraft_limit,
     merchant_account,
     open_member_account,
@@ -46,6 +47,9 @@ async def test_a_member_has_one_account_however_often_it_is_opened(world):
     assert (first.branch_id, first.owner_id, first.overdraft_limit) == (branch, member, 0)
     assert await world.read(lambda s: find_member_account(s, member)) == first
     assert await world.read(lambda s: get_account(s, first.id)) == first
+    assert await world.read(lambda s: member_balance(s, member)) == await world.read(
+        lambda s: balance_of(s, first.id)
+    )
 
 
 async def test_opening_the_same_account_concurrently_opens_it_once(world):
@@ -98,6 +102,7 @@ async def test_unknown_members_branches_and_accounts_are_domain_errors(world):
     with pytest.raises(UnknownAccount):
         await world.read(lambda s: balance_of(s, UNKNOWN))
     assert await world.read(lambda s: find_member_account(s, member)) is None
+    assert await world.read(lambda s: member_balance(s, member)) is None
     assert (await world.counts())["ledger_accounts"] == 0
 
 
