@@ -48,7 +48,6 @@ from pathlib import Path
 import aiohttp
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
@@ -65,6 +64,7 @@ import bot.app  # noqa: F401  (keeps aiogram's Response[T] models, as the runnin
 from bench import databases, procstats
 from bench.processes import running_sandbox
 from bot.i18n import create_i18n
+from bot.lean_session import LeanSession
 from bot.middlewares import PLATFORM
 from bot.pace import RATE, Pace, PaceMiddleware
 from bot.retry import RetryMiddleware
@@ -163,7 +163,7 @@ class CountRetryAfter(BaseRequestMiddleware):
 def make_bot(base_url: str, counter: CountRetryAfter, rate: float = RATE) -> Bot:
     """The bot as `bot.app.create_bot` makes it, pointed at the sandbox, plus the counter;
     its pace keeps `rate` a second (above Telegram's, per chat too)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+    session = LeanSession(api=TelegramAPIServer.from_base(base_url))
     session.middleware(RetryMiddleware())
     session.middleware(counter)
     lifted = rate > LIMIT_PER_SECOND
