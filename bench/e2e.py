@@ -745,11 +745,10 @@ async def run_bot(
         idle = await idle_latency(sandbox, loner, 20)
         for command in commands:
             replies = await learn_replies(sandbox, users, command, watched)
-            latencies = args.api_latency if len(args.api_latency) > 1 else [args.api_latency[0]]
             each = [
                 Case(database, mode, command, workers, replies, latency,
                      idle=idle if command == "/help" and not latency else [])
-                for latency in latencies
+                for latency in args.api_latency
             ]  # fmt: skip
             await settle(sandbox, 0.1)
             await profiler.start(bot.pid, f"{database}-{mode}-{command.strip('/')}")
