@@ -309,11 +309,9 @@ async def test_the_three_panes_fit_the_window_at_the_largest_text(
                 assert box["log"] >= box["height"] / 2, box
             assert await page.evaluate("document.documentElement.scrollWidth") <= 400
             volunteer = page.locator('.pane[data-persona="volunteer"]')
-            assert (
-                await volunteer.locator(".kb-button").first.evaluate(
-                    "node => getComputedStyle(node).wordBreak"
-                )
-                == "keep-all"
+            # A reply arriving meanwhile redraws the keyboard: asked until its button is there.
+            await playwright_api.expect(volunteer.locator(".kb-button").first).to_have_css(
+                "word-break", "keep-all"
             )
             # The ⌨ button folds the keyboard away and brings it back.
             resident = page.locator('.pane[data-persona="resident"]')
