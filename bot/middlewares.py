@@ -77,11 +77,14 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     it changed. So `/help` from a known member costs one read and writes nothing.
 
     The update's replies wait for the commit (`bot.deferred`): a rollback sends nothing, and
-    no lock or connection is held while they travel. By long polling the update is
-    confirmed only after its replies went out, so a crash in between brings it back: one
-    that changed nothing (/help, a menu) is answered again; one that wrote is recognised as
-    handled, and its replies are lost: the at-least-once window moves from "effects twice"
-    to "a reply once lost", which a member fixes by tapping again.
+    no lock or connection is held while they travel. By long polling, an update that
+    changed nothing (/help, a menu) is confirmed only after its replies went out, so a crash
+    in between brings it back and it is answered again. One that wrote is confirmed at its
+    commit: brought back, it would be recognised as handled and skipped, so waiting for its
+    replies would only hold the poller's window (`bot.runner.Poller`) for a Bot API round
+    trip. A crash between its commit and its replies loses the replies: the at-least-once
+    window moves from "effects twice" to "a reply once lost", which a member fixes by
+    tapping again.
 
     On SQLite an update first runs in a read transaction, which takes no lock, so reads of
     many chats go side by side. If it then writes after another chat's update committed,
@@ -110,6 +113,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         member_token = member_id_var.set(None)
         context = chat_context(self.fsm, data)
         key = storage_key(context.key) if context is not None else None
+        # Called at most once, by whichever comes first (see the class's docstring).
+        data["update_committed"] = confirm = _once(data.get("update_committed"))
         try:
             lock = self.sqlite and self.hints.wrote(key)
             while True:
@@ -124,11 +129,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     continue
                 break
             await replies.send(data["bot"], data.get("state"))
-            # Confirmed once its replies went out: a crash before that brings the update
-            # back, and one that changed nothing (/help) is simply answered again.
-            committed = data.get("update_committed")
-            if committed is not None:
-                committed()
+            confirm()
             return result
         finally:
             update_id_var.reset(update_token)
@@ -179,11 +180,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             self.lookups.cached_branch_id(identity) if identity else None,
             key,
         )
-        committed = data.get("update_committed")
         if found.seen:
             log_event(log, "duplicate update skipped")
-            if committed is not None:
-                committed()
+            data["update_committed"]()
             return None
         data["session"] = session
         data["update_context"] = found
@@ -205,8 +204,23 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             await session.rollback()
             replies.discard()
             log_event(log, "duplicate update rolled back")
+        else:
+            if wrote:
+                data["update_committed"]()
         self.hints.note(key, wrote)
         return result
+
+
+def _once(call: Callable[[], None] | None) -> Callable[[], None]:
+    called = False
+
+    def once() -> None:
+        nonlocal called
+        if call is not None and not called:
+            called = True
+            call()
+
+    return once
 
 
 class ChatStateMiddleware(BaseMiddleware):

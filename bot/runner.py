@@ -179,14 +179,18 @@ class Poller:
     already taken (every one below `next_id`, as the Bot API hands them out in order) are
     skipped when they come back, even when they finished while the call that brought them
     back was on its way. Updates are handled concurrently (the per-chat lock keeps each chat
-    in order), up to the window of `POLL_LIMIT` updates.
+    in order), up to the window of `POLL_LIMIT` unconfirmed updates. An update is confirmed
+    when `update_committed` is called (`bot.middlewares.UnitOfWorkMiddleware` says when), or
+    when its handling ends; its task may go on after that (its replies), and a stop waits
+    for it all the same.
     """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot, workflow: dict[str, Any]) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
         self.workflow = workflow
-        self.in_flight: dict[int, asyncio.Task[None]] = {}
+        self.in_flight: dict[int, asyncio.Task[None]] = {}  # taken, not yet confirmed
+        self.running: set[asyncio.Task[None]] = set()
         self.next_id = 0  # one past the newest update taken
         self.changed = asyncio.Event()
 
@@ -260,6 +264,8 @@ class Poller:
         self.next_id = max(self.next_id, update_id + 1)
         task = asyncio.create_task(self._handle(update, self._finisher(update_id)))
         self.in_flight[update_id] = task
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
 
     def _finisher(self, update_id: int) -> Callable[[], None]:
         def finish() -> None:
@@ -286,7 +292,7 @@ class Poller:
             except Exception as error:
                 fields = {"update_id": update.update_id, "failure": type(error).__name__}
                 if update.update_id not in self.in_flight:
-                    # Committed and answered before it raised: again would answer twice.
+                    # Committed before it raised: again would do it twice.
                     log.exception("update failed once handled", extra={"fields": fields})
                     break
                 if attempt >= GIVE_UP_AFTER and not lost_connection(error):
@@ -301,8 +307,8 @@ class Poller:
         finish()
 
     async def drain(self, within: float = 10.0) -> None:
-        """Let the updates in flight finish (a stop, not a crash), then confirm them."""
-        tasks = list(self.in_flight.values())
+        """Let the updates being handled finish (a stop, not a crash), then confirm them."""
+        tasks = list(self.running)
         if tasks:
             await asyncio.wait(tasks, timeout=within)
         if not self.in_flight and self.next_id:

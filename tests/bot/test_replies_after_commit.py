@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, Update
@@ -126,3 +127,51 @@ async def test_replies_go_out_in_order_and_a_kept_message_id_becomes_the_real_on
 async def _state_keys(sessions) -> list[str]:
     async with sessions() as session:
         return list(await session.scalars(select(ConversationState.key)))
+
+
+class _Journal(BaseRequestMiddleware):
+    """Writes each Bot API call the bot made, once answered, into a shared journal."""
+
+    def __init__(self, journal: list[str]) -> None:
+        self.journal = journal
+
+    async def __call__(self, make_request, bot, method):
+        response = await make_request(bot, method)
+        self.journal.append(type(method).__name__)
+        return response
+
+
+async def test_a_writing_update_is_confirmed_at_commit_a_read_only_one_after_its_replies(
+    sandbox, engine, database_url, sessions, seeded
+) -> None:
+    """Brought back after a crash, an update that wrote is skipped as handled, so holding
+    the poller's window for its replies' round trip gains nothing; one that only showed
+    something is answered again, so it is confirmed only once its replies went out."""
+    app, bot = await _app_and_bot(sandbox, engine, database_url)
+    journal: list[str] = []
+    bot.session.middleware(_Journal(journal))
+
+    async def writes_then_replies(message: Message, session: AsyncSession) -> None:
+        session.add(Member(language="en"))
+        await message.answer("saved")
+
+    async def only_replies(message: Message) -> None:
+        await message.answer("shown")
+
+    app.dispatcher.message.register(writes_then_replies, Command("save"))
+    app.dispatcher.message.register(only_replies, Command("show"))
+    async with SandboxClient(sandbox.base_url) as control:
+        ann = await control.user("Ann", language_code="en")
+        await ann.command("/start")
+        try:
+            for command in ("/save", "/show"):
+                journal.append(command)
+                await app.dispatcher.feed_update(
+                    bot,
+                    _command(ann.user, command),
+                    update_committed=lambda: journal.append("confirmed"),
+                )
+        finally:
+            await app.close()
+            await bot.session.close()
+    assert journal == ["/save", "confirmed", "SendMessage", "/show", "SendMessage", "confirmed"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aiogram.types import Update
+
 from bot.runner import MIN_INTERVAL, Poller
 
 
@@ -114,3 +116,25 @@ async def test_a_burst_is_taken_without_waiting_for_its_first_update() -> None:
     assert sorted(poller.in_flight) == [7, 8]
     for task in poller.in_flight.values():
         task.cancel()
+
+
+async def test_a_stop_waits_for_the_replies_of_an_update_already_confirmed() -> None:
+    """An update that wrote is confirmed at its commit, before its replies go out; a stop
+    (not a crash) must still let those replies go, or they are lost for nothing."""
+    replied: list[int] = []
+
+    class ConfirmsThenReplies:
+        async def feed_update(self, bot, update, update_committed, **workflow) -> None:
+            update_committed()
+            await asyncio.sleep(MIN_INTERVAL * 5)  # the replies' round trip
+            replied.append(update.update_id)
+
+    poller = Poller(dispatcher=ConfirmsThenReplies(), bot=None, workflow={})  # type: ignore[arg-type]
+    poller._start(Update.model_validate({"update_id": 7}))
+    await asyncio.sleep(0)
+    assert poller.in_flight == {}  # confirmed: the offset has moved on
+    poller.next_id = 0  # nothing to confirm to the Bot API in this test
+
+    await poller.drain(within=5)
+
+    assert replied == [7]
