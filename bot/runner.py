@@ -41,6 +41,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, create_app, create_bot
+from bot.lazy_types import build_update_types
 from bot.retry import retried_by_caller
 from bot.web.menu import offer_dashboard
 from bot.web.server import add_web_routes, start_web_server
@@ -111,6 +112,7 @@ def freeze_start_up_heap() -> None:
     """Move what start-up built (modules, aiogram's routers and models, SQLAlchemy's
     mappers) out of the garbage collector's sight: it lives as long as the process, and each
     full collection would walk all of it again while updates wait."""
+    build_update_types()
     gc.collect()
     gc.freeze()
 

@@ -10,17 +10,16 @@ its updates in flight are not answered, so the Bot API delivers them again, to w
 worker.
 
 The workers are forked from the supervisor, which has already imported the bot (aiogram,
-SQLAlchemy, the handlers: some 170 MB of the ~235 MB a worker holds) and frozen those objects
-out of the cycle collector (`gc.freeze`), so the workers share those pages copy-on-write
-instead of each holding its own copy (a worker's own memory, USS, is ~50 MB with the
-freeze, ~95 MB without). A supervisor that has threads is not forked (a thread's locks
-would be copied mid-use): the workers are spawned, each importing the bot anew.
+SQLAlchemy, the handlers), built the Telegram types an update holds, and frozen those objects
+out of the cycle collector (`runner.freeze_start_up_heap`), so the workers share those
+pages copy-on-write instead of each holding its own copy. A supervisor that has threads
+is not forked (a thread's locks would be copied mid-use): the workers are spawned, each
+importing the bot anew.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import multiprocessing
 import os
@@ -62,8 +61,7 @@ def start_method() -> str:
 def _context() -> BaseContext:
     method = start_method()
     if method == "fork":
-        gc.collect()
-        gc.freeze()
+        runner.freeze_start_up_heap()
     log_event(log, "workers start", method=method)
     return multiprocessing.get_context(method)
 

@@ -127,3 +127,12 @@ def test_an_update_parses_the_same_way() -> None:
     eager = json.loads(_run(PARSE.format(prelude=""), payload))
     assert lazy == eager
     assert lazy[1] == "Message"
+
+
+def test_start_up_builds_the_update_types_before_the_first_member_waits() -> None:
+    out = _run(
+        LAZY
+        + "\nfrom aiogram.types import Update\nfrom bot.runner import freeze_start_up_heap\n"
+        + "freeze_start_up_heap()\nprint(Update.__pydantic_complete__)"
+    )
+    assert out.split() == ["True"]
