@@ -9,12 +9,12 @@ SQLite has one writer). Every message goes into the outbox, never straight out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -85,6 +85,26 @@ async def progress_of(session: AsyncSession, order_id: int) -> OrderProgress:
     return row
 
 
+async def advance_progress(session: AsyncSession, order_id: int, **values: Any) -> OrderProgress:
+    """The order's progress changed by `values` (column expressions allowed, such as
+    `OrderProgress.accepts + 1`) in one UPDATE … RETURNING, which locks the row as
+    `progress_of` does: one statement instead of reading the row and writing it back.
+    The session's copy is refreshed with what the UPDATE left; a missing row is created."""
+    statement = (
+        update(OrderProgress)
+        .where(OrderProgress.order_id == order_id)
+        .values(**values)
+        .returning(OrderProgress)
+    )
+    options = {"synchronize_session": False, "populate_existing": True}
+    row = (await session.execute(statement, execution_options=options)).scalar()
+    if row is None:
+        await progress_of(session, order_id)
+        row = (await session.execute(statement, execution_options=options)).scalar()
+        assert row is not None
+    return row
+
+
 async def coordinators(session: AsyncSession, branch_id: int) -> list[int]:
     """Everyone who coordinates the branch: at home, or by a membership (`core.coordinators`)."""
     by_membership = select(Membership.member_id).where(
@@ -107,14 +127,15 @@ async def tell_parties(
     session: AsyncSession, order: Order, notice: notices.AboutOrder, key: str
 ) -> None:
     """The requester (proxy) and, if someone else, the beneficiary."""
-    for member_id in dict.fromkeys((order.requester_id, order.beneficiary_id)):
-        await outbox.enqueue(
-            session,
-            key=f"{key}:{member_id}",
-            member_id=member_id,
-            kind=notice.KIND,
-            payload=notice.payload(),
-        )
+    await outbox.enqueue_many(session, party_messages(order, notice, key))
+
+
+def party_messages(order: Order, notice: notices.AboutOrder, key: str) -> list[outbox.Message]:
+    """`tell_parties`' messages, for a caller that enqueues them with others at once."""
+    return [
+        outbox.Message(f"{key}:{member_id}", member_id, notice.KIND, notice.payload())
+        for member_id in dict.fromkeys((order.requester_id, order.beneficiary_id))
+    ]
 
 
 async def close_nudges(
@@ -122,27 +143,42 @@ async def close_nudges(
     order: Order,
     closed: type[notices.NudgeTaken | notices.NudgeClosed],
     now: datetime,
+    *,
+    accepted: Nudge | None = None,
+    also: Sequence[outbox.Message] = (),
 ) -> None:
-    """Nudges still waiting for an answer: closed, and their messages edited to say why."""
-    waiting = list(
-        await session.scalars(
-            select(Nudge).where(Nudge.order_id == order.id, Nudge.status == NudgeStatus.SENT)
-        )
+    """Nudges still waiting for an answer: closed, and their messages edited to say why.
+
+    `accepted`, the nudge whose Accept won the order, is marked accepted by the same UPDATE
+    (its message is answered by the tap itself); `also` are more messages to enqueue with
+    the edits, in the same statement."""
+    status = NudgeStatus.TAKEN if closed is notices.NudgeTaken else NudgeStatus.CLOSED
+    which = Nudge.status == NudgeStatus.SENT
+    new_status: Any = status
+    if accepted is not None:
+        which = or_(which, Nudge.id == accepted.id)
+        new_status = case((Nudge.id == accepted.id, NudgeStatus.ACCEPTED), else_=status)
+    changed = await session.execute(
+        update(Nudge)
+        .where(Nudge.order_id == order.id, which)
+        .values(status=new_status, answered_at=now)
+        .returning(Nudge),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     )
-    for nudge in waiting:
-        nudge.status = NudgeStatus.TAKEN if closed is notices.NudgeTaken else NudgeStatus.CLOSED
-        nudge.answered_at = now
-    await session.flush()
+    waiting = [nudge for nudge in changed.scalars() if accepted is None or nudge.id != accepted.id]
     await outbox.enqueue_many(
         session,
         [
-            outbox.Message(
-                f"{closed.KIND}:{nudge.id}",
-                nudge.member_id,
-                closed.KIND,
-                closed(nudge_id=nudge.id).payload(),
-            )
-            for nudge in waiting
+            *(
+                outbox.Message(
+                    f"{closed.KIND}:{nudge.id}",
+                    nudge.member_id,
+                    closed.KIND,
+                    closed(nudge_id=nudge.id).payload(),
+                )
+                for nudge in waiting
+            ),
+            *also,
         ],
     )
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger, members, pdf_fonts
@@ -30,7 +31,7 @@ from core.catalog import localized
 from core.db import utcnow
 from core.errors import N_, InvalidInput
 from core.ledger import AccountKind, PassbookLine, PostingKind
-from core.ledger.tables import LedgerAccount
+from core.ledger.tables import LedgerAccount, LedgerEntry, LedgerTransaction
 from core.models import Branch, Category, Member, Order, OrderEvent, OrderFunding, OrderStatus
 
 Gettext = Callable[[str], str]
@@ -39,6 +40,10 @@ PAGE_SIZE = 5
 MAX_PAGE = 200
 MAX_EXPORT_LINES = 5000
 _BATCH = 100
+
+
+_entries = LedgerEntry.__table__
+_transactions = LedgerTransaction.__table__
 
 
 class PageGone(InvalidInput):
@@ -135,20 +140,29 @@ class Statement:
 
 
 class _Names:
-    """Who stands behind the accounts of entries and what their orders were for, read for
-    a batch of entries at once (one statement for the parties, one for the categories),
-    each only once."""
+    """Who stands behind the other accounts of entries and what their orders were for,
+    read for a batch of entries at once, in one statement: the entries' other legs with
+    their accounts' owners and their orders' categories (the ledger's page leaves its own
+    read of the other legs out)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, account_id: int) -> None:
         self.session = session
-        self.parties: dict[int, Party] = {}
-        self.categories: dict[int, dict[str, str] | None] = {}
+        self.account_id = account_id
 
-    async def _read(self, shown: Sequence[PassbookLine]) -> None:
-        accounts = {a for line in shown for a in line.counterparties} - self.parties.keys()
-        if accounts:
+    async def lines(self, shown: Sequence[PassbookLine]) -> list[StatementLine]:
+        parties: dict[int, list[Party]] = defaultdict(list)
+        categories: dict[int, dict[str, str] | None] = {}
+        if shown:
             rows = await self.session.execute(
-                select(LedgerAccount.id, LedgerAccount.kind, Member.name, Member.erased_at)
+                select(
+                    _entries.c.transaction_id,
+                    LedgerAccount.kind,
+                    Member.name,
+                    Member.erased_at,
+                    Category.names,
+                )
+                .select_from(_entries)
+                .join(LedgerAccount, LedgerAccount.id == _entries.c.account_id)
                 .outerjoin(
                     Member,
                     and_(
@@ -156,30 +170,20 @@ class _Names:
                         Member.id == LedgerAccount.owner_id,
                     ),
                 )
-                .where(LedgerAccount.id.in_(accounts))
+                .join(_transactions, _transactions.c.id == _entries.c.transaction_id)
+                .outerjoin(Order, Order.id == _transactions.c.order_id)
+                .outerjoin(Category, Category.id == Order.category_id)
+                .where(
+                    _entries.c.transaction_id.in_({line.transaction_id for line in shown}),
+                    _entries.c.account_id != self.account_id,
+                )
+                .order_by(_entries.c.id)
             )
-            for account_id, kind, name, erased_at in rows:
+            for transaction_id, kind, name, erased_at, names in rows:
                 kind = AccountKind(kind)
                 named = kind == AccountKind.MEMBER and name is not None and erased_at is None
-                self.parties[account_id] = Party(kind, name if named else "")
-            missing = accounts - self.parties.keys()
-            if missing:
-                raise ledger.UnknownAccount(account_id=min(missing))
-        orders = {line.order_id for line in shown if line.order_id is not None}
-        orders -= self.categories.keys()
-        if orders:
-            rows = await self.session.execute(
-                select(Order.id, Category.names)
-                .outerjoin(Category, Category.id == Order.category_id)
-                .where(Order.id.in_(orders))
-            )
-            found = {order_id: names for order_id, names in rows}
-            for order_id in orders:
-                names = found.get(order_id)
-                self.categories[order_id] = dict(names) if names is not None else None
-
-    async def lines(self, shown: Sequence[PassbookLine]) -> list[StatementLine]:
-        await self._read(shown)
+                parties[transaction_id].append(Party(kind, name if named else ""))
+                categories[transaction_id] = dict(names) if names is not None else None
         return [
             StatementLine(
                 at=line.at,
@@ -187,11 +191,43 @@ class _Names:
                 amount=line.amount,
                 balance_after=line.balance_after,
                 memo=line.memo,
-                category=None if line.order_id is None else self.categories[line.order_id],
-                parties=tuple(self.parties[other] for other in line.counterparties),
+                category=None if line.order_id is None else categories.get(line.transaction_id),
+                parties=tuple(parties[line.transaction_id]),
             )
             for line in shown
         ]
+
+
+def _paid_by_pool(member_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Order.beneficiary_id == member_id,
+        Order.funding == OrderFunding.POOL,
+        Order.status == OrderStatus.CONFIRMED,
+    )
+
+
+async def _balance_and_pool(
+    session: AsyncSession, member_id: int
+) -> tuple[ledger.Balance | None, bool]:
+    """The member's balance (None without an account) and whether the pool ever paid for
+    help they received (True, perhaps, for a member without an account: sponsored members
+    may have none). One read instead of two for a member with an account, as most are."""
+    pool_paid = exists().where(*_paid_by_pool(member_id))
+    row = (
+        await session.execute(
+            select(
+                LedgerAccount.id,
+                LedgerAccount.balance,
+                LedgerAccount.held,
+                LedgerAccount.overdraft_limit,
+                pool_paid,
+            ).where(LedgerAccount.kind == AccountKind.MEMBER, LedgerAccount.owner_id == member_id)
+        )
+    ).first()
+    if row is None:
+        return None, True  # perhaps: `_pool_help` will tell
+    account_id, balance, held, limit, paid = row
+    return ledger.Balance(account_id, balance, held, limit), bool(paid)
 
 
 async def _pool_help(
@@ -199,11 +235,7 @@ async def _pool_help(
 ) -> tuple[tuple[PoolHelp, ...], int]:
     """The latest `limit` confirmed helps paid by the pool for the member, newest first,
     and how many there are in all."""
-    paid_by_pool = (
-        Order.beneficiary_id == member_id,
-        Order.funding == OrderFunding.POOL,
-        Order.status == OrderStatus.CONFIRMED,
-    )
+    paid_by_pool = _paid_by_pool(member_id)
     confirmed_at = (
         select(func.max(OrderEvent.at))
         .where(OrderEvent.order_id == Order.id, OrderEvent.to_status == OrderStatus.CONFIRMED)
@@ -262,7 +294,9 @@ async def _summary(
     cursor: str | None = None
     first: ledger.PassbookPage | None = None
     while True:
-        page = await ledger.passbook(session, account.account_id, cursor=cursor, page_size=_BATCH)
+        page = await ledger.passbook(
+            session, account.account_id, cursor=cursor, page_size=_BATCH, counterparties=False
+        )
         if first is None:
             first = page
         for line in page.lines:
@@ -288,7 +322,9 @@ async def _walk(
         for _step in range(page):
             if cursor is None:
                 raise PageGone()
-            shown = await ledger.passbook(session, account_id, cursor=cursor, page_size=page_size)
+            shown = await ledger.passbook(
+                session, account_id, cursor=cursor, page_size=page_size, counterparties=False
+            )
             cursor = shown.next_cursor
     except ledger.InvalidCursor:
         raise PageGone() from None
@@ -311,10 +347,10 @@ async def passbook_view(
     new entries arrive. A page that no longer exists, or a forged anchor, raises PageGone.
     """
     member = await members.get_member(session, member_id)
-    account = await ledger.member_balance(session, member_id)
+    account, pool_paid = await _balance_and_pool(session, member_id)
     summary, first = await _summary(session, member, account, now or utcnow())
     pool_help, pool_total = ((), 0)
-    if page == 0:
+    if page == 0 and pool_paid:
         pool_help, pool_total = await _pool_help(session, member_id, page_size)
     if account is None:
         if page != 0:
@@ -326,14 +362,16 @@ async def passbook_view(
         shown = first.head(page_size)  # the newest entries, cut from what the summary read
         anchor = shown.next_cursor or ""
     elif page == 0:  # a size the ledger refuses
-        shown = await ledger.passbook(session, account.account_id, page_size=page_size)
+        shown = await ledger.passbook(
+            session, account.account_id, page_size=page_size, counterparties=False
+        )
         anchor = shown.next_cursor or ""
     else:
         if not anchor:
             raise PageGone()
         shown = await _walk(session, account.account_id, anchor, page, page_size)
     has_more = shown.next_cursor is not None
-    lines = tuple(await _Names(session).lines(shown.lines))
+    lines = tuple(await _Names(session, account.account_id).lines(shown.lines))
     return PassbookView(summary, lines, page, anchor, has_more, pool_help, pool_total)
 
 
@@ -342,19 +380,23 @@ async def statement(
 ) -> Statement:
     """Everything for an export: the summary and every entry (up to MAX_EXPORT_LINES)."""
     member = await members.get_member(session, member_id)
-    account = await ledger.member_balance(session, member_id)
+    account, pool_paid = await _balance_and_pool(session, member_id)
     summary, page = await _summary(session, member, account, now or utcnow())
-    pool_help, _total = await _pool_help(session, member_id, MAX_EXPORT_LINES)
+    pool_help: tuple[PoolHelp, ...] = ()
+    if pool_paid:
+        pool_help, _total = await _pool_help(session, member_id, MAX_EXPORT_LINES)
     if account is None or page is None:
         return Statement(summary, (), False, pool_help)
-    names = _Names(session)
+    names = _Names(session, account.account_id)
     lines: list[StatementLine] = []
     while True:
         lines += await names.lines(page.lines)
         cursor = page.next_cursor
         if cursor is None or len(lines) >= MAX_EXPORT_LINES:
             break
-        page = await ledger.passbook(session, account.account_id, cursor=cursor, page_size=_BATCH)
+        page = await ledger.passbook(
+            session, account.account_id, cursor=cursor, page_size=_BATCH, counterparties=False
+        )
     return Statement(summary, tuple(lines[:MAX_EXPORT_LINES]), cursor is not None, pool_help)
 
 

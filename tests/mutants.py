@@ -77,6 +77,15 @@ MUTANTS = (
         ("tests/unit/test_orders.py::test_a_link_with_a_third_person_lends_an_outsider_nothing",),
     ),
     Mutant(
+        "pool-help-hidden-from-members-with-an-account",
+        "core/statements.py",
+        "    return ledger.Balance(account_id, balance, held, limit), bool(paid)\n",
+        "    return ledger.Balance(account_id, balance, held, limit), False\n",
+        (
+            "tests/unit/test_statements.py::test_pool_help_is_listed_for_a_member_with_an_account_too",
+        ),
+    ),
+    Mutant(
         "csv-balance-words-show-the-amount",
         "core/statements.py",
         "            duration(row.balance_after, gettext),\n",
@@ -149,7 +158,9 @@ MUTANTS = (
         '(bindparam("overdraw", type_=Boolean()), accounts.c.overdraft_limit), else_=literal(0)',
         '(bindparam("overdraw", type_=Boolean()), accounts.c.overdraft_limit),'
         " else_=accounts.c.overdraft_limit",
-        ("tests/rewards/test_redemption.py::test_rewards_use_the_overdraft_only_where_the_branch_allows",),
+        (
+            "tests/rewards/test_redemption.py::test_rewards_use_the_overdraft_only_where_the_branch_allows",
+        ),
     ),
     Mutant(
         "counter-shows-the-full-name",

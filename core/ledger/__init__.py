@@ -11,6 +11,7 @@ from core.ledger.accounts import (
     issuance_account,
     merchant_account,
     open_member_account,
+    open_member_accounts,
     payer_account,
     pool_account,
     set_member_overdraft_limit,
@@ -43,7 +44,14 @@ from core.ledger.errors import (
     UnknownMember,
     UnknownTransaction,
 )
-from core.ledger.holds import expire_due_holds, get_hold, place_hold, post_hold, void_hold
+from core.ledger.holds import (
+    expire_due_holds,
+    get_hold,
+    pending_order_hold,
+    place_hold,
+    post_hold,
+    void_hold,
+)
 from core.ledger.inputs import MAX_MINUTES
 from core.ledger.passbook import PassbookLine, PassbookPage, passbook
 from core.ledger.policy import (
@@ -129,9 +137,11 @@ __all__ = [
     "member_overdraft_limit",
     "merchant_account",
     "open_member_account",
+    "open_member_accounts",
     "overdraft_limit_of",
     "passbook",
     "payer_account",
+    "pending_order_hold",
     "place_hold",
     "pool_account",
     "post",

@@ -6,20 +6,24 @@ NOTHING on (kind, owner) and read back, so two callers get the same account.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Mapping
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.db import utcnow
-from core.ledger.errors import UnknownAccount, UnknownMember
+from core.ledger.errors import UnknownAccount, UnknownBranch, UnknownMember
 from core.ledger.idempotency import InsertOnce
 from core.ledger.policy import (
+    POLICY_COLUMNS,
     accounts,
+    branches,
     ensure_branch,
     members,
-    overdraft_limit_of,
     set_branch_policy,
+    settings,
 )
-from core.ledger.values import Account, AccountKind, Actor
+from core.ledger.values import Account, AccountKind, Actor, BranchPolicy
 
 _insert_account = InsertOnce(accounts)
 _ACCOUNT_COLUMNS = (
@@ -74,6 +78,53 @@ async def _open(
     return opened
 
 
+# What opening a member's account needs, in one read: whether the member exists and is a
+# resident, whether the branch exists, and its policy (all None when it has none of its own).
+_OPENING = (
+    select(members.c.is_resident, branches.c.id, *POLICY_COLUMNS)
+    .select_from(
+        members.outerjoin(branches, branches.c.id == bindparam("branch")).outerjoin(
+            settings, settings.c.branch_id == branches.c.id
+        )
+    )
+    .where(members.c.id == bindparam("member"))
+)
+_MEMBER_ACCOUNTS = select(*_ACCOUNT_COLUMNS).where(
+    accounts.c.kind == AccountKind.MEMBER,
+    accounts.c.owner_id.in_(bindparam("members", expanding=True)),
+)
+
+
+async def _open_member(conn: AsyncConnection, member_id: int, branch_id: int) -> Account:
+    """A member's account that was not found: opened with the limit the branch gives them,
+    in two statements (what it needs to know, the insert), or found again if a concurrent
+    call opened it first."""
+    row = (await conn.execute(_OPENING, {"member": member_id, "branch": branch_id})).first()
+    if row is None:
+        raise UnknownMember(member_id=member_id)
+    is_resident, known_branch, *policy = row
+    if known_branch is None:
+        raise UnknownBranch(branch_id=branch_id)
+    found = BranchPolicy() if policy[0] is None else BranchPolicy(*policy)
+    limit = found.overdraft_limit(is_resident=bool(is_resident))
+    values = {
+        "kind": AccountKind.MEMBER,
+        "branch_id": branch_id,
+        "owner_id": member_id,
+        "overdraft_limit": limit,
+        "balance": 0,
+        "held": 0,
+        "created_at": utcnow(),
+    }
+    account_id = await _insert_account(conn, values)
+    if account_id is not None:
+        return Account(account_id, AccountKind.MEMBER, branch_id, member_id, limit)
+    opened = await _find(conn, AccountKind.MEMBER, member_id)
+    if opened is None:
+        raise RuntimeError(f"member account of {member_id} neither inserted nor found")
+    return opened
+
+
 async def open_member_account(session: AsyncSession, member_id: int, branch_id: int) -> Account:
     """The member's one account, opened in `branch_id` with the limit the branch gives them.
 
@@ -83,11 +134,20 @@ async def open_member_account(session: AsyncSession, member_id: int, branch_id: 
     found = await _find(conn, AccountKind.MEMBER, member_id)
     if found is not None:
         return found
-    known = (await conn.execute(select(members.c.id).where(members.c.id == member_id))).first()
-    if known is None:
-        raise UnknownMember(member_id=member_id)
-    limit = await overdraft_limit_of(session, member_id, branch_id)
-    return await _open(conn, AccountKind.MEMBER, branch_id, member_id, limit)
+    return await _open_member(conn, member_id, branch_id)
+
+
+async def open_member_accounts(
+    session: AsyncSession, branches_of: Mapping[int, int]
+) -> dict[int, Account]:
+    """`open_member_account` for several members ({member id: branch id}) with one read
+    for those whose accounts exist (an order's payer and volunteer, say)."""
+    conn = await session.connection()
+    rows = await conn.execute(_MEMBER_ACCOUNTS, {"members": sorted(branches_of)})
+    found = {account.owner_id: account for account in map(_account, rows)}
+    for member_id in sorted(branches_of.keys() - found.keys()):
+        found[member_id] = await _open_member(conn, member_id, branches_of[member_id])
+    return found
 
 
 async def find_member_account(session: AsyncSession, member_id: int) -> Account | None:

@@ -48,7 +48,7 @@ def _minutes(name: str) -> BindParameter[int]:
 
 
 _this_account = accounts.c.id == bindparam("account")
-_RESERVE = (
+RESERVE = (
     update(accounts)
     .where(_this_account, _within_limit(-_minutes("amount")))
     .values(held=accounts.c.held + _minutes("amount"))
@@ -135,7 +135,7 @@ async def move(
 async def reserve(conn: AsyncConnection, account_id: int, amount: int) -> None:
     """Set `amount` aside for a hold, if the account's limit allows it."""
     params = {"account": account_id, "amount": amount}
-    if (await conn.execute(_RESERVE, params)).scalar() is None:
+    if (await conn.execute(RESERVE, params)).scalar() is None:
         raise await refusal(conn, account_id, amount)
 
 

@@ -6,16 +6,21 @@ A hold's status leaves `pending` only through an UPDATE conditioned on `status =
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, Select, bindparam, exists, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.db import utcnow
+from core.db import in_sqlite_thread, prepare, utcnow
 from core.ledger import inputs
-from core.ledger.balances import accounts, release, reserve
+from core.ledger.balances import RESERVE, accounts, refusal, release
 from core.ledger.errors import (
     HoldExpired,
     HoldNotPending,
@@ -25,12 +30,13 @@ from core.ledger.errors import (
     UnknownAccount,
     UnknownHold,
 )
-from core.ledger.idempotency import InsertOnce, check_same, fingerprint
+from core.ledger.idempotency import check_same, fingerprint
 from core.ledger.postings import PostingRequest, claim, complete, replay
 from core.ledger.tables import LedgerHold
 from core.ledger.values import (
     SYSTEM,
     TRANSFER_KINDS,
+    Account,
     Actor,
     Hold,
     HoldStatus,
@@ -40,7 +46,6 @@ from core.ledger.values import (
 
 holds = LedgerHold.__table__
 
-_insert_hold = InsertOnce(holds)
 _HOLD_COLUMNS = (
     holds.c.id,
     holds.c.account_id,
@@ -103,10 +108,102 @@ async def get_hold(session: AsyncSession, hold_id: int) -> Hold:
     return await _read(await session.connection(), hold_id)
 
 
+_ORDER_HOLD = (
+    select(*_HOLD_COLUMNS)
+    .where(holds.c.order_id == bindparam("order"), _pending)
+    .order_by(holds.c.id.desc())
+    .limit(1)
+)
+
+
+async def pending_order_hold(session: AsyncSession, order_id: int) -> Hold | None:
+    """The order's latest pending hold, if it has one."""
+    row = (await (await session.connection()).execute(_ORDER_HOLD, {"order": order_id})).first()
+    return None if row is None else _hold(row)
+
+
+_HOLD_VALUES = (
+    "account_id",
+    "beneficiary_id",
+    "amount",
+    "kind",
+    "status",
+    "memo",
+    "actor_id",
+    "order_id",
+    "redemption_id",
+    "expires_at",
+    "idempotency_key",
+    "fingerprint",
+    "created_at",
+)
+
+
+def _insert_hold_statement(dialect_insert: Callable) -> postgresql.Insert:
+    """INSERT the hold unless its key is taken, RETURNING its id."""
+    return (
+        dialect_insert(holds)
+        .values({column: bindparam(f"h_{column}") for column in _HOLD_VALUES})
+        .on_conflict_do_nothing()
+        .returning(holds.c.id)
+    )
+
+
+@cache
+def _hold_in_one_statement() -> Select:
+    """PostgreSQL: insert the hold and set its minutes aside in one statement. When the key
+    is taken nothing is reserved (no row); when the limit refuses, the reserved id is NULL
+    and the caller raises (rolling the insert back with the rest)."""
+    inserted = _insert_hold_statement(postgresql.insert).cte("inserted")
+    reserved = (
+        RESERVE.where(exists(inserted.select())).cte("reserved")  # type: ignore[attr-defined]
+    )
+    return select(inserted.c.id, reserved.c.id).select_from(inserted.outerjoin(reserved, true()))
+
+
+_INSERT_HOLD_ON_SQLITE = _insert_hold_statement(sqlite.insert)
+
+# The new hold's id (None when the key was taken) and whether its minutes were set aside.
+Placed = tuple[int | None, bool]
+
+
+def _hold_in_one_call(
+    dialect: Dialect, params: dict[str, object]
+) -> Callable[[sqlite3.Connection], Placed]:
+    """SQLite: the same two statements in one call into aiosqlite's thread."""
+    insert_ = prepare(dialect, _INSERT_HOLD_ON_SQLITE)
+    reserve_ = prepare(dialect, RESERVE)
+    insert_values, reserve_values = insert_.values(params), reserve_.values(params)
+
+    def run(db: sqlite3.Connection) -> Placed:
+        inserted = db.execute(insert_.sql, insert_values).fetchall()
+        if not inserted:
+            return None, False
+        [(hold_id,)] = inserted
+        return hold_id, bool(db.execute(reserve_.sql, reserve_values).fetchall())
+
+    return run
+
+
+async def _insert_and_reserve(conn: AsyncConnection, values: dict[str, object]) -> int | None:
+    """Insert the hold and reserve its minutes on its account: one statement on PostgreSQL,
+    one call on SQLite. None when the key was taken (nothing reserved)."""
+    params: dict[str, object] = {f"h_{k}": v for k, v in values.items()}
+    params.update(account=values["account_id"], amount=values["amount"])
+    if conn.dialect.name == "postgresql":
+        row = (await conn.execute(_hold_in_one_statement(), params)).first()
+        hold_id, reserved = (None, False) if row is None else (row[0], row[1] is not None)
+    else:
+        hold_id, reserved = await in_sqlite_thread(conn, _hold_in_one_call(conn.dialect, params))
+    if hold_id is not None and not reserved:
+        raise await refusal(conn, int(values["account_id"]), int(values["amount"]))  # type: ignore[call-overload]
+    return hold_id
+
+
 async def place_hold(
     session: AsyncSession,
-    account_id: int,
-    beneficiary_id: int,
+    account: int | Account,
+    beneficiary: int | Account,
     minutes: int,
     *,
     key: str,
@@ -122,8 +219,12 @@ async def place_hold(
     `kind` is the kind of the posting the hold becomes. Placing it again with the same key
     returns the same hold as it stands now (it may have been posted or voided since);
     `expires_at` is left out of that check, so a retry computing a later expiry replays.
+    The accounts are given by id, or as `Account`s read in this transaction (accounts are
+    never deleted), which saves reading them again to check that they exist.
     """
     now = utcnow()
+    account_id = account.id if isinstance(account, Account) else account
+    beneficiary_id = beneficiary.id if isinstance(beneficiary, Account) else beneficiary
     amount = inputs.minutes(minutes)
     checked_kind = inputs.kind(kind, TRANSFER_KINDS)
     checked_key, checked_memo = inputs.key(key), inputs.memo(memo)
@@ -131,16 +232,14 @@ async def place_hold(
     if account_id == beneficiary_id:
         raise SameAccount(account_id=account_id)
     conn = await session.connection()
-    known = set(
-        (
-            await conn.execute(
-                select(accounts.c.id).where(accounts.c.id.in_((account_id, beneficiary_id)))
-            )
-        ).scalars()
-    )
-    for needed in (account_id, beneficiary_id):
-        if needed not in known:
-            raise UnknownAccount(account_id=needed)
+    unread = {a for a in (account, beneficiary) if not isinstance(a, Account)}
+    if unread:
+        known = set(
+            (await conn.execute(select(accounts.c.id).where(accounts.c.id.in_(unread)))).scalars()
+        )
+        for needed in (account_id, beneficiary_id):
+            if needed in unread and needed not in known:
+                raise UnknownAccount(account_id=needed)
     requested = fingerprint(
         "hold", account_id, beneficiary_id, amount, checked_kind, order_id, redemption_id
     )
@@ -159,7 +258,7 @@ async def place_hold(
         "fingerprint": requested,
         "created_at": now,
     }
-    hold_id = await _insert_hold(conn, values)
+    hold_id = await _insert_and_reserve(conn, values)
     if hold_id is None:
         row = (
             await conn.execute(
@@ -170,7 +269,6 @@ async def place_hold(
         ).one()
         check_same(row.fingerprint, requested)
         return _hold(row, replayed=True)
-    await reserve(conn, account_id, amount)
     return Hold(
         id=hold_id,
         account_id=account_id,
@@ -188,7 +286,7 @@ async def place_hold(
 
 async def post_hold(
     session: AsyncSession,
-    hold_id: int,
+    hold: int | Hold,
     *,
     key: str,
     minutes: int | None = None,
@@ -197,12 +295,16 @@ async def post_hold(
 ) -> Posting:
     """Turn a pending hold into a posting of `minutes` (all of it by default, never more).
 
-    What is held beyond `minutes` is released in the same transaction.
+    What is held beyond `minutes` is released in the same transaction. The hold is given
+    by id, or as read in this transaction (what a hold is for never changes, and the
+    UPDATE that settles it checks that it is still pending), which saves reading it again.
     """
     checked_key = inputs.key(key)
     amount = None if minutes is None else inputs.minutes(minutes)
     conn = await session.connection()
-    hold = await _read(conn, hold_id)
+    if not isinstance(hold, Hold):
+        hold = await _read(conn, hold)
+    hold_id = hold.id
     amount = hold.amount if amount is None else amount
     if amount > hold.amount:
         raise PostExceedsHold(held=hold.amount, amount=amount)

@@ -66,9 +66,17 @@ def decode_cursor(cursor: str) -> int:
 
 
 async def passbook(
-    session: AsyncSession, account_id: int, *, cursor: str | None = None, page_size: int = 10
+    session: AsyncSession,
+    account_id: int,
+    *,
+    cursor: str | None = None,
+    page_size: int = 10,
+    counterparties: bool = True,
 ) -> PassbookPage:
-    """One page of the account's entries, newest first; pass `next_cursor` for the next."""
+    """One page of the account's entries, newest first; pass `next_cursor` for the next.
+
+    `counterparties=False` leaves each line's other accounts out (empty), for a caller
+    that reads them itself with more about them, in a statement of its own."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be from 1 to {MAX_PAGE_SIZE}")
     conn = await session.connection()
@@ -97,7 +105,7 @@ async def passbook(
         raise UnknownAccount(account_id=account_id)
     shown = rows[:page_size]
     others: dict[int, list[int]] = defaultdict(list)
-    if shown:
+    if shown and counterparties:
         legs = await conn.execute(
             select(entries.c.transaction_id, entries.c.account_id)
             .where(

@@ -41,7 +41,7 @@ async def ensure_branch(conn: AsyncConnection, branch_id: int) -> None:
         raise UnknownBranch(branch_id=branch_id)
 
 
-_POLICY_COLUMNS = (
+POLICY_COLUMNS = (
     settings.c.welcome_minutes,
     settings.c.member_overdraft_limit,
     settings.c.resident_overdraft_limit,
@@ -51,7 +51,7 @@ _POLICY_COLUMNS = (
 async def branch_policy(session: AsyncSession, branch_id: int) -> BranchPolicy:
     """The branch's policy; the default one if it never set its own."""
     conn = await session.connection()
-    query = select(*_POLICY_COLUMNS).where(settings.c.branch_id == branch_id)
+    query = select(*POLICY_COLUMNS).where(settings.c.branch_id == branch_id)
     row = (await conn.execute(query)).first()
     if row is None:
         await ensure_branch(conn, branch_id)

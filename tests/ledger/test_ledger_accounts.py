@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import event, update
 
 from core.errors import DomainError
 from core.ledger import (
@@ -26,11 +27,14 @@ from core.ledger import (
     member_overdraft_limit,
     merchant_account,
     open_member_account,
+    open_member_accounts,
     payer_account,
     pool_account,
     set_member_overdraft_limit,
     transfer,
 )
+from core.ledger.values import DEFAULT_RESIDENT_OVERDRAFT
+from core.models import Member
 
 COORDINATOR = Actor(member_id=None, is_coordinator=True)
 
@@ -151,3 +155,39 @@ async def test_only_a_coordinator_sets_the_limit(world):
         await world.run(lambda s: set_member_overdraft_limit(s, branch, 60, actor=Actor(5)))
     assert isinstance(refused.value, DomainError) and refused.value.key
     assert await world.read(lambda s: member_overdraft_limit(s, branch)) == 0
+
+
+async def test_an_orders_two_member_accounts_are_read_at_once_and_opened_if_missing(world, engine):
+    """`open_member_accounts`: the accounts that exist in one read; a missing one opened
+    with the limit of the member's role, as `open_member_account` opens it, once."""
+    branch = await world.branch()
+    payer, volunteer = await world.member(branch), await world.member(branch)
+    async with world.sessions() as session, session.begin():
+        await session.execute(update(Member).where(Member.id == payer).values(is_resident=True))
+    paying = await world.run(lambda s: open_member_account(s, payer, branch))
+    both = await world.run(lambda s: open_member_accounts(s, {payer: branch, volunteer: branch}))
+    assert both[payer] == paying and paying.overdraft_limit == DEFAULT_RESIDENT_OVERDRAFT
+    assert both[volunteer] == await world.read(lambda s: find_member_account(s, volunteer))
+    assert (both[volunteer].kind, both[volunteer].owner_id) == (AccountKind.MEMBER, volunteer)
+    assert (both[volunteer].branch_id, both[volunteer].overdraft_limit) == (branch, 0)
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        again = await world.run(
+            lambda s: open_member_accounts(s, {payer: branch, volunteer: branch})
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+    assert again == both
+    assert len([s for s in sent if "ledger_accounts" in s]) == 1, sent
+    assert (await world.counts())["ledger_accounts"] == 2
+    with pytest.raises(UnknownMember):
+        await world.run(lambda s: open_member_accounts(s, {payer: branch, UNKNOWN: branch}))
+    stranger = await world.member(branch)
+    with pytest.raises(UnknownBranch):
+        await world.run(lambda s: open_member_accounts(s, {payer: branch, stranger: UNKNOWN}))
+    assert (await world.counts())["ledger_accounts"] == 2

@@ -26,6 +26,8 @@ from core.ledger import (
     balance_of,
     expire_due_holds,
     get_hold,
+    grant,
+    open_member_accounts,
     place_hold,
     post_hold,
     transfer,
@@ -235,3 +237,30 @@ async def test_unknown_holds_are_domain_errors(world):
     ):
         with pytest.raises(UnknownHold):
             await world.run(action)
+
+
+async def test_a_hold_between_accounts_read_already_is_placed_and_refused_as_by_ids(world):
+    """`place_hold` given the Accounts (read in the transaction) skips re-reading them and
+    inserts and reserves in one go: the same hold, the same refusal, nothing written then."""
+    branch = await world.branch()
+    payer_member, earner_member = await world.member(branch), await world.member(branch)
+
+    async def accounts(s):
+        return await open_member_accounts(s, {payer_member: branch, earner_member: branch})
+
+    both = await world.run(accounts)
+    payer, earner = both[payer_member], both[earner_member]
+    await world.run(lambda s: grant(s, payer.id, 100, key="start:read"))
+    hold = await world.run(lambda s: place_hold(s, payer, earner, 60, key="h:read"))
+    assert (hold.account_id, hold.beneficiary_id, hold.amount) == (payer.id, earner.id, 60)
+    assert await state(world, payer.id) == (100, 60, 40)
+    again = await world.run(lambda s: place_hold(s, payer, earner, 60, key="h:read"))
+    assert again.id == hold.id and again.replayed
+    before = await world.counts()
+    with pytest.raises(InsufficientCredit) as refused:
+        await world.run(lambda s: place_hold(s, payer, earner, 41, key="h:read:2"))
+    assert refused.value.params["available"] == 40
+    assert await world.counts() == before
+    posted = await world.run(lambda s: post_hold(s, hold, key="p:read"))
+    assert {e.account_id: e.amount for e in posted.entries} == {payer.id: -60, earner.id: 60}
+    assert await state(world, payer.id) == (40, 0, 40)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.handlers.helping import views as helping_views
 from bot.i18n import create_i18n
 from bot.kit.screens import Edit, Send
 from bot.notices import RENDERERS, render
@@ -228,7 +229,21 @@ def fake_core(monkeypatch: pytest.MonkeyPatch) -> None:
             expanded=True,
         )
 
+    async def order_facts(session: Any, order_id: int) -> helping_views.OrderFacts:
+        """The renderers' one read of an order and its rows, from the fake session's rows."""
+        order = await session.get(Order, order_id)
+        volunteer = await session.get(Member, order.volunteer_id) if order.volunteer_id else None
+        return helping_views.OrderFacts(
+            order,
+            await session.get(Category, order.category_id),
+            await session.get(Branch, order.branch_id),
+            await session.get(Member, order.requester_id),
+            await session.get(Member, order.beneficiary_id),
+            volunteer,
+        )
+
     monkeypatch.setattr(delivery, "progress", broadcast_progress)
+    monkeypatch.setattr(helping_views, "facts", order_facts)
     monkeypatch.setattr(helping, "balance", balance)
     monkeypatch.setattr(helping, "progress", progress)
 
