@@ -22,7 +22,7 @@ from bot.lookups import Lookups, working_branch_id
 from bot.storage import Conversation, storage_key, update_conversation, update_session
 from bot.update_context import UpdateContext, read_update_context
 from core import outbox
-from core.db import WRITE_OPTION, is_retryable, write_mark, wrote_since
+from core.db import WRITE_OPTION, is_retryable, transaction_begun, write_mark, wrote_since
 from core.logs import log_event, member_id_var, update_id_var
 from core.models import Member, ProcessedUpdate
 
@@ -168,12 +168,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         key: str | None,
         lock: bool,
     ) -> Any:
-        if lock:
-            await session.connection(execution_options={WRITE_OPTION: True})
+        # The session's connection, asked for once: each `session.connection()` is a hop
+        # through SQLAlchemy's greenlet. No BEGIN is sent yet (it waits for a statement).
+        conn = await session.connection(execution_options={WRITE_OPTION: True} if lock else None)
         user: User | None = data.get("event_from_user")
         identity = (PLATFORM, str(user.id)) if user is not None else None
         found = await read_update_context(
-            session,
+            conn,
             event_.update_id,
             identity,
             self.lookups.cached_branch_id(identity) if identity else None,
@@ -190,13 +191,18 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         conversation = Conversation(key, found.state, found.data) if key is not None else None
         conversation_token = update_conversation.set(conversation)
         try:
-            mark = await write_mark(session)
+            mark = await write_mark(session, conn)
             result = await handler(event_, data)
             if conversation is not None:
                 await conversation.save(session)
         finally:
             update_conversation.reset(conversation_token)
-        wrote = await wrote_since(session, mark)
+        wrote = await wrote_since(session, mark, conn)
+        if not wrote and not transaction_begun(conn):
+            # Only the update's read ran, ahead of any BEGIN (/help, a menu): nothing to
+            # commit; the session's close ends it.
+            self.hints.note(key, wrote)
+            return result
         if wrote:
             session.add(ProcessedUpdate(update_id=event_.update_id))
         try:

@@ -197,13 +197,49 @@ async def test_a_known_member_s_read_only_update_is_one_read_and_writes_nothing(
 ) -> None:
     await worker.feed("/whoami")
     sent = _sent(worker.app.engine)
+    commits = _commits(worker.app.engine)
     await worker.feed("/whoami", update_id=7_100_001)
     assert await _replies(ann, 1) == ["en north"]
-    assert [s for s in sent.statements if s not in ("SAVEPOINT", "RELEASE")] == ["SELECT"]
+    assert sent.statements == ["SELECT"]  # no BEGIN, SAVEPOINT, RELEASE or COMMIT
+    assert commits == []  # not even SQLAlchemy's commit, with nothing begun to commit
     if worker.app.engine.dialect.name == "sqlite":
         assert sent.calls == 1  # the read, ahead of a BEGIN that never had to go
     async with sessions() as session:
         assert await session.get(ProcessedUpdate, 7_100_001) is None
+
+
+def _commits(engine) -> list[str]:
+    """SQLAlchemy's commits on the engine's connections (sent to the driver or not)."""
+    seen: list[str] = []
+    event.listen(engine.sync_engine, "commit", lambda _conn: seen.append("COMMIT"))
+    return seen
+
+
+async def test_an_update_that_read_through_the_session_still_commits(worker, ann, sessions) -> None:
+    """Only an update whose transaction never began skips the commit: one that read through
+    the session (so its BEGIN went) ends it with a commit, and one that wrote keeps it."""
+
+    async def reads(message: Message, session: AsyncSession) -> None:
+        await message.answer(f"{await session.scalar(select(Branch.code).limit(1))}")
+
+    async def writes(message: Message, session: AsyncSession) -> None:
+        await session.execute(text("UPDATE branches SET code = 'west' WHERE code = 'south'"))
+        await message.answer("written")
+
+    worker.app.dispatcher.message.register(reads, Command("reads"))
+    worker.app.dispatcher.message.register(writes, Command("writes"))
+    await worker.feed("/whoami")
+    commits = _commits(worker.app.engine)
+    await worker.feed("/reads", update_id=7_150_001)
+    assert len(commits) == 1
+    await worker.feed("/writes", update_id=7_150_002)
+    assert len(commits) == 2
+    assert (await _replies(ann, 2))[1] == "written"
+    async with sessions() as session:
+        codes = set(await session.scalars(select(Branch.code)))
+        recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
+    assert codes == {"north", "west"}
+    assert 7_150_002 in recorded and 7_150_001 not in recorded
 
 
 async def test_a_rolled_back_change_to_the_member_leaves_the_cache_as_it_was(
