@@ -260,6 +260,28 @@ async def test_a_rolled_back_change_to_the_member_leaves_the_cache_as_it_was(
         assert (await session.scalar(select(Member.language))) == "en"
 
 
+async def test_a_change_made_in_place_to_a_cached_row_s_json_stays_in_its_update(
+    worker, ann
+) -> None:
+    """Each update's member and branch are copies: a handler that changes a JSON value in
+    place (and raises) leaves the cache's entry, and so the next update's, as it was."""
+    await worker.feed("/whoami")
+
+    async def renames_then_fails(message: Message, branch: Branch) -> None:
+        branch.names["en"] = "renamed"
+        raise Boom
+
+    async def name(message: Message, branch: Branch) -> None:
+        await message.answer(branch.names["en"])
+
+    worker.app.dispatcher.message.register(renames_then_fails, Command("rename"))
+    worker.app.dispatcher.message.register(name, Command("name"))
+    with pytest.raises(Boom):
+        await worker.feed("/rename")
+    await worker.feed("/name")
+    assert await _replies(ann, 1) == ["north"]
+
+
 async def test_the_conversation_state_is_written_only_when_it_changed(
     worker, ann, sessions
 ) -> None:
