@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deferred import Replies
+from bot.kit.guards import SAVEPOINT_FIRST, UPDATE_CONNECTION, SavepointFirst
 from bot.lookups import Lookups, working_branch_id
 from bot.storage import Conversation, storage_key, update_conversation, update_session
 from bot.update_context import UpdateContext, read_update_context
@@ -89,7 +90,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     rolled back, its replies dropped, and the update runs again in a transaction that takes
     the write lock at BEGIN (BEGIN IMMEDIATE), which cannot be refused. A chat whose last
     update wrote starts with the lock (`WriteHints`), so a conversation's steps do not pay
-    for a refused first try. PostgreSQL has no such limit.
+    for a refused first try. PostgreSQL has no such limit. An update refused (`DomainError`)
+    after its handler wrote runs again the same way, with the error boundary's savepoint
+    taken before the handler (`bot.kit.guards.ErrorBoundary`).
     """
 
     def __init__(
@@ -116,6 +119,12 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 replies = Replies()
                 try:
                     result = await self._attempt(handler, event_, data, replies, key, lock)
+                except SavepointFirst:
+                    # Refused after it wrote (`bot.kit.guards.ErrorBoundary`): handled again,
+                    # from the start, with the savepoint that undoes only the handler's part.
+                    data[SAVEPOINT_FIRST] = True
+                    lock = self.sqlite
+                    continue
                 except DBAPIError as error:
                     if lock or not self.sqlite or not is_retryable(error):
                         raise
@@ -152,7 +161,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     replies.discard()
                     # Rows of a rolled-back session cannot be read any more; the error's
                     # handlers (and a second attempt) must not find them.
-                    for name in ("session", "member", "branch"):
+                    for name in ("session", "member", "branch", UPDATE_CONNECTION):
                         data.pop(name, None)
                     raise
                 finally:
@@ -187,6 +196,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 committed()
             return None
         data["session"] = session
+        data[UPDATE_CONNECTION] = conn
         data["update_context"] = found
         conversation = Conversation(key, found.state, found.data) if key is not None else None
         conversation_token = update_conversation.set(conversation)

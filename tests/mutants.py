@@ -279,6 +279,16 @@ MUTANTS = (
         "            (name, value)\n",
         ("tests/bot/test_lean_update_path.py",),
     ),
+    Mutant(
+        "a-refusal-after-a-write-keeps-the-write",
+        "bot/kit/guards.py",
+        "            if await wrote_since(session, mark, conn):\n",
+        "            if False:\n",
+        (
+            "tests/bot/test_lean_update_path.py"
+            "::test_a_refusal_undoes_the_handler_s_writes_only_and_still_answers",
+        ),
+    ),
 )
 
 

@@ -20,6 +20,7 @@ from bot.app import App, create_app, create_bot
 from core import members
 from core.config import load_settings
 from core.db import create_engine, session_factory, transaction, utcnow
+from core.errors import N_, DomainError
 from core.models import Branch, ConversationState, Member, ProcessedUpdate
 from sandbox.client import SandboxClient
 from tests.bot.conftest import TOKEN
@@ -280,6 +281,57 @@ async def test_a_change_made_in_place_to_a_cached_row_s_json_stays_in_its_update
         await worker.feed("/rename")
     await worker.feed("/name")
     assert await _replies(ann, 1) == ["north"]
+
+
+async def test_a_refusal_undoes_the_handler_s_writes_only_and_still_answers(
+    worker, ann, sessions
+) -> None:
+    """The error boundary (`bot.kit.guards`) takes no savepoint up front: a refusal before
+    any write answers at once; one after a write has the update handled again with the
+    savepoint first, so the handler's write is undone, its replies and the refusal go out
+    once, and the update is recorded as handled (a redelivery changes nothing)."""
+    runs: list[str] = []
+
+    async def refuses(message: Message, session: AsyncSession) -> None:
+        runs.append("refuses")
+        await message.answer("first, before its refusal")
+        raise DomainError(N_("Sorry, I could not find that."))
+
+    async def writes_then_refuses(
+        message: Message, session: AsyncSession, state: FSMContext
+    ) -> None:
+        runs.append("writes")
+        await state.set_state("asking:place")
+        await message.answer("second, before its refusal")
+        await session.execute(text("UPDATE branches SET code = 'west' WHERE code = 'south'"))
+        raise DomainError(N_("Sorry, I did not understand that."))
+
+    worker.app.dispatcher.message.register(refuses, Command("refuses"))
+    worker.app.dispatcher.message.register(writes_then_refuses, Command("writesrefuses"))
+    await worker.feed("/whoami")
+    await worker.feed("/refuses", update_id=7_160_001)
+    assert runs == ["refuses"]
+    await worker.feed("/writesrefuses", update_id=7_160_002)
+    assert runs == ["refuses", "writes", "writes"]
+    await worker.feed("/writesrefuses", update_id=7_160_002)  # redelivered
+    assert runs == ["refuses", "writes", "writes"]
+    # What a handler sent before its refusal goes out, as with the savepoint taken first;
+    # once: the first attempt's replies were dropped with it.
+    assert await _replies(ann, 5) == [
+        "en north",
+        "first, before its refusal",
+        "Sorry, I could not find that.",
+        "second, before its refusal",
+        "Sorry, I did not understand that.",
+    ]
+    async with sessions() as session:
+        codes = set(await session.scalars(select(Branch.code)))
+        recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
+        state = await session.scalar(select(ConversationState.state))
+    assert codes == {"north", "south"}
+    # The refused update's own state step stays, as it did with the savepoint taken first.
+    assert state == "asking:place"
+    assert 7_160_002 in recorded and 7_160_001 not in recorded
 
 
 async def test_the_conversation_state_is_written_only_when_it_changed(
