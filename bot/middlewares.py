@@ -18,11 +18,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deferred import Replies
+from bot.kit.guards import SAVEPOINT_FIRST, UPDATE_CONNECTION, SavepointFirst
 from bot.lookups import Lookups, working_branch_id
 from bot.storage import Conversation, storage_key, update_conversation, update_session
 from bot.update_context import UpdateContext, read_update_context
 from core import outbox
-from core.db import WRITE_OPTION, is_retryable, write_mark, wrote_since
+from core.db import WRITE_OPTION, is_retryable, transaction_begun, write_mark, wrote_since
 from core.logs import log_event, member_id_var, update_id_var
 from core.models import Member, ProcessedUpdate
 
@@ -92,7 +93,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     rolled back, its replies dropped, and the update runs again in a transaction that takes
     the write lock at BEGIN (BEGIN IMMEDIATE), which cannot be refused. A chat whose last
     update wrote starts with the lock (`WriteHints`), so a conversation's steps do not pay
-    for a refused first try. PostgreSQL has no such limit.
+    for a refused first try. PostgreSQL has no such limit. An update refused (`DomainError`)
+    after its handler wrote runs again the same way, with the error boundary's savepoint
+    taken before the handler (`bot.kit.guards.ErrorBoundary`).
     """
 
     def __init__(
@@ -121,6 +124,12 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 replies = Replies()
                 try:
                     result = await self._attempt(handler, event_, data, replies, key, lock)
+                except SavepointFirst:
+                    # Refused after it wrote (`bot.kit.guards.ErrorBoundary`): handled again,
+                    # from the start, with the savepoint that undoes only the handler's part.
+                    data[SAVEPOINT_FIRST] = True
+                    lock = self.sqlite
+                    continue
                 except DBAPIError as error:
                     if lock or not self.sqlite or not is_retryable(error):
                         raise
@@ -153,7 +162,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     replies.discard()
                     # Rows of a rolled-back session cannot be read any more; the error's
                     # handlers (and a second attempt) must not find them.
-                    for name in ("session", "member", "branch"):
+                    for name in ("session", "member", "branch", UPDATE_CONNECTION):
                         data.pop(name, None)
                     raise
                 finally:
@@ -169,12 +178,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         key: str | None,
         lock: bool,
     ) -> Any:
-        if lock:
-            await session.connection(execution_options={WRITE_OPTION: True})
+        # The session's connection, asked for once: each `session.connection()` is a hop
+        # through SQLAlchemy's greenlet. No BEGIN is sent yet (it waits for a statement).
+        conn = await session.connection(execution_options={WRITE_OPTION: True} if lock else None)
         user: User | None = data.get("event_from_user")
         identity = (PLATFORM, str(user.id)) if user is not None else None
         found = await read_update_context(
-            session,
+            conn,
             event_.update_id,
             identity,
             self.lookups.cached_branch_id(identity) if identity else None,
@@ -185,17 +195,23 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             data["update_committed"]()
             return None
         data["session"] = session
+        data[UPDATE_CONNECTION] = conn
         data["update_context"] = found
         conversation = Conversation(key, found.state, found.data) if key is not None else None
         conversation_token = update_conversation.set(conversation)
         try:
-            mark = await write_mark(session)
+            mark = await write_mark(session, conn)
             result = await handler(event_, data)
             if conversation is not None:
                 await conversation.save(session)
         finally:
             update_conversation.reset(conversation_token)
-        wrote = await wrote_since(session, mark)
+        wrote = await wrote_since(session, mark, conn)
+        if not wrote and not transaction_begun(conn):
+            # Only the update's read ran, ahead of any BEGIN (/help, a menu): nothing to
+            # commit; the session's close ends it.
+            self.hints.note(key, wrote)
+            return result
         if wrote:
             session.add(ProcessedUpdate(update_id=event_.update_id))
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.db import fetch_first
 from core.models import BlockedMember, Branch, ConversationState, Identity, Member, ProcessedUpdate
@@ -56,7 +56,7 @@ _READ = _statement()
 
 
 async def read_update_context(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     update_id: int,
     identity: tuple[str, str] | None,
     cached_branch_id: int | None,

@@ -307,6 +307,19 @@ def prepare(dialect: Dialect, statement: Executable) -> Prepared:
     return found
 
 
+async def raw_connection(conn: AsyncConnection) -> Any:
+    """The pooled DB-API connection under `conn` (what `get_raw_connection` returns).
+
+    `get_raw_connection` is a hop through SQLAlchemy's greenlet each time; an open
+    connection has it in place, so it is read directly, and only a connection that must be
+    reconnected first (invalidated, or not yet connected) goes the awaited way.
+    """
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection
+    return await conn.get_raw_connection()
+
+
 async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connection], T]) -> T:
     """Run `work` on the connection's sqlite3 connection in aiosqlite's thread, in one call.
 
@@ -317,7 +330,7 @@ async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connec
     queues `work` the way they do, through its `_execute` and `_conn`; the ledger's tests
     run every posting through here and fail at once if aiosqlite changes them.
     """
-    driver = (await conn.get_raw_connection()).driver_connection
+    driver = (await raw_connection(conn)).driver_connection
     try:
         return await driver._execute(work, driver._conn)
     except sqlite3.Error as error:
@@ -325,7 +338,7 @@ async def in_sqlite_thread(conn: AsyncConnection, work: Callable[[sqlite3.Connec
 
 
 async def fetch_first(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     statement: Executable,
     params: Mapping[str, Any],
     *,
@@ -338,9 +351,10 @@ async def fetch_first(
     ran in it yet: the read is a statement of its own, and the BEGIN waits for the next one.
     An update that needs nothing more from the database then costs this one call: no BEGIN,
     no COMMIT. What the read found may have changed by the time the transaction begins (as
-    it may after any read on PostgreSQL).
+    it may after any read on PostgreSQL). Given the session's connection (`session.connection()`,
+    which the caller may need as well), it reads through it.
     """
-    conn = await session.connection()
+    conn = session if isinstance(session, AsyncConnection) else await session.connection()
     if conn.dialect.name == "postgresql" and ahead:
         return await _fetch_first_ahead_on_asyncpg(conn, statement, params)
     if conn.dialect.name != "sqlite":
@@ -364,7 +378,7 @@ async def _fetch_first_ahead_on_asyncpg(
     BEGIN with the transaction's first statement and COMMIT only if it did, so a read
     straight through asyncpg before that is one round trip instead of three (BEGIN, the
     read, COMMIT). Inside a transaction already begun, it goes the ordinary way."""
-    adapted = (await conn.get_raw_connection()).dbapi_connection
+    adapted = (await raw_connection(conn)).dbapi_connection
     if adapted._transaction is not None:
         row = (await conn.execute(statement, params)).first()
         return None if row is None else tuple(row)
@@ -381,29 +395,51 @@ async def _fetch_first_ahead_on_asyncpg(
     return None if record is None else prepared.rows([tuple(record)])[0]
 
 
-async def write_mark(session: AsyncSession) -> int:
+async def write_mark(session: AsyncSession, conn: AsyncConnection | None = None) -> int:
     """Where the session's transaction stands, for `wrote_since`: on SQLite the count of rows
     its connection changed so far (read in this thread, no hop), elsewhere the count of
-    statements its connection sent that may have written (`_count_possible_writes`)."""
-    conn = await session.connection()
+    statements its connection sent that may have written (`_count_possible_writes`).
+    `conn`: the session's connection, if the caller has it (asking the session again is a
+    hop through SQLAlchemy's greenlet)."""
+    conn = conn or await session.connection()
     if conn.dialect.name != "sqlite":
         return int(conn.info.get(_POSSIBLE_WRITES, 0))
-    return int((await conn.get_raw_connection()).driver_connection.total_changes)
+    return int((await raw_connection(conn)).driver_connection.total_changes)
 
 
-async def wrote_since(session: AsyncSession, mark: int) -> bool:
+async def wrote_since(
+    session: AsyncSession, mark: int, conn: AsyncConnection | None = None
+) -> bool:
     """Whether the session's transaction changed anything since `write_mark`: pending ORM
     changes, rows changed on SQLite; on PostgreSQL, when a statement since the mark may
     have written, whether a transaction id was assigned (it is at the first write), so an
-    update that only read asks nothing more."""
+    update that only read asks nothing more. `conn` as for `write_mark`: the same one."""
     if session.new or session.dirty or session.deleted:
         return True
-    conn = await session.connection()
+    conn = conn or await session.connection()
     if conn.dialect.name == "sqlite":
-        return int((await conn.get_raw_connection()).driver_connection.total_changes) != mark
+        return int((await raw_connection(conn)).driver_connection.total_changes) != mark
     if int(conn.info.get(_POSSIBLE_WRITES, 0)) == mark:
         return False
     return bool(await conn.scalar(_XACT_ASSIGNED))
+
+
+def transaction_begun(conn: AsyncConnection) -> bool:
+    """Whether the driver has begun a transaction on `conn`, i.e. sent its BEGIN.
+
+    On SQLite (`_SQLiteConnection`) and asyncpg the BEGIN waits for the transaction's first
+    statement, and a read `fetch_first(..., ahead=True)` is not one: a session that ran
+    nothing else has nothing to commit, and closing it ends it as well as a commit would,
+    without the commit's own machinery. Elsewhere assumed begun. `conn` must be open.
+    """
+    raw = conn.sync_connection.connection if conn.sync_connection is not None else None
+    if raw is None:
+        return True
+    if conn.dialect.name == "sqlite":
+        return bool(_sqlite3(raw).in_transaction)
+    if conn.dialect.name == "postgresql":
+        return getattr(raw.dbapi_connection, "_transaction", True) is not None
+    return True
 
 
 _POSSIBLE_WRITES = "timebank_possible_writes"

@@ -235,6 +235,8 @@ MUTANTS = (
         "coordinator = view.branch_id in coordinator_branches(member)",
         "coordinator = member.is_coordinator",
         ("tests/bot/test_market.py::test_book_a_haircut_check_in_and_report[en]",),
+    ),
+    Mutant(
         "an-edit-from-the-review-walks-on",
         "core/asking.py",
         'if draft.get("to_review") or answer not in PATH or answer == PATH[-1]:',
@@ -263,6 +265,40 @@ MUTANTS = (
         "branch_id in await coordinated_branches(session, coordinator)",
         "coordinator.is_coordinator",
         ("tests/unit/test_branches.py",),
+    ),
+    Mutant(
+        "a-read-only-update-skips-the-commit-after-reading-through-the-session",
+        "bot/middlewares.py",
+        "        if not wrote and not transaction_begun(conn):\n",
+        "        if not wrote:\n",
+        (
+            "tests/bot/test_lean_update_path.py"
+            "::test_an_update_that_read_through_the_session_still_commits",
+        ),
+    ),
+    Mutant(
+        "a-sqlite-transaction-taken-for-not-begun",
+        "core/db.py",
+        "        return bool(_sqlite3(raw).in_transaction)\n",
+        "        return False\n",
+        ("tests/unit/test_db_begun.py",),
+    ),
+    Mutant(
+        "a-cached-member-shares-its-json-with-the-cache",
+        "bot/lookups.py",
+        "            (name, value if type(value) in _IMMUTABLE else copy.deepcopy(value))\n",
+        "            (name, value)\n",
+        ("tests/bot/test_lean_update_path.py",),
+    ),
+    Mutant(
+        "a-refusal-after-a-write-keeps-the-write",
+        "bot/kit/guards.py",
+        "            if await wrote_since(session, mark, conn):\n",
+        "            if False:\n",
+        (
+            "tests/bot/test_lean_update_path.py"
+            "::test_a_refusal_undoes_the_handler_s_writes_only_and_still_answers",
+        ),
     ),
 )
 

@@ -1,8 +1,8 @@
 """Guards every feature shares: who may use a handler, and the one place where a domain
 error becomes a kind, localized answer.
 
-A handler runs inside a savepoint of the update's unit of work (`bot.middlewares`). When a
-service refuses with a `DomainError`, the savepoint undoes whatever the handler wrote, the
+A handler's writes are undone when a service refuses with a `DomainError` (`ErrorBoundary`:
+a savepoint of the update's unit of work, `bot.middlewares`, taken only when needed); the
 unit of work still commits (so the update counts as handled and a redelivery is skipped),
 and the dispatcher's error handler answers: an alert under a tapped button, a reply to a
 message. Handlers only catch a `DomainError` when they answer it differently.
@@ -20,6 +20,7 @@ from aiogram.types import ErrorEvent, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kit.formatters import error_text
+from core.db import write_mark, wrote_since
 from core.errors import DomainError
 from core.models import Member
 
@@ -41,27 +42,57 @@ class Known(Filter):
         return member is not None
 
 
+class SavepointFirst(Exception):
+    """A `DomainError` came after the handler wrote, with no savepoint to undo just that: the
+    unit of work (`bot.middlewares`) rolls the attempt back and handles the update again
+    with the savepoint taken before the handler."""
+
+
+SAVEPOINT_FIRST = "timebank_savepoint_first"  # in an update's data: take it before the handler
+UPDATE_CONNECTION = "timebank_update_connection"  # the unit of work's connection
+
+
 class ErrorBoundary(BaseMiddleware):
-    """Runs the handler in a savepoint; a `DomainError` rolls it back and goes to the
-    dispatcher's error handlers inside the same unit of work."""
+    """A `DomainError` undoes what the handler wrote and goes to the dispatcher's error
+    handlers inside the same unit of work.
+
+    Most refusals come before any write, and most updates are never refused, so the
+    savepoint (two hops through SQLAlchemy's greenlet and its nested transaction's
+    bookkeeping, even when SQLAlchemy sends no SAVEPOINT) is not taken up front: a refusal
+    of a handler that wrote nothing has nothing to undo. One that had written raises
+    `SavepointFirst`, and the update is handled again from the start, its first attempt
+    rolled back and its replies dropped, with the savepoint taken before the handler.
+    """
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
 
     async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
         session: AsyncSession = data["session"]
+        if data.get(SAVEPOINT_FIRST):
+            try:
+                async with session.begin_nested():
+                    return await handler(event_, data)
+            except DomainError as error:
+                return await self._answer(error, data)
+        conn = data.get(UPDATE_CONNECTION)
+        mark = await write_mark(session, conn)
         try:
-            async with session.begin_nested():
-                return await handler(event_, data)
+            return await handler(event_, data)
         except DomainError as error:
-            answered = await self.dispatcher.propagate_event(
-                update_type="error",
-                event=ErrorEvent(update=data["event_update"], exception=error),
-                **data,
-            )
-            if answered is UNHANDLED:
-                raise
-            return answered
+            if await wrote_since(session, mark, conn):
+                raise SavepointFirst from error
+            return await self._answer(error, data)
+
+    async def _answer(self, error: DomainError, data: dict[str, Any]) -> Any:
+        answered = await self.dispatcher.propagate_event(
+            update_type="error",
+            event=ErrorEvent(update=data["event_update"], exception=error),
+            **data,
+        )
+        if answered is UNHANDLED:
+            raise error
+        return answered
 
 
 async def on_domain_error(event: ErrorEvent) -> None:

@@ -20,6 +20,7 @@ from bot.app import App, create_app, create_bot
 from core import members
 from core.config import load_settings
 from core.db import create_engine, session_factory, transaction, utcnow
+from core.errors import N_, DomainError
 from core.models import Branch, ConversationState, Member, ProcessedUpdate
 from sandbox.client import SandboxClient
 from tests.bot.conftest import TOKEN
@@ -197,13 +198,49 @@ async def test_a_known_member_s_read_only_update_is_one_read_and_writes_nothing(
 ) -> None:
     await worker.feed("/whoami")
     sent = _sent(worker.app.engine)
+    commits = _commits(worker.app.engine)
     await worker.feed("/whoami", update_id=7_100_001)
     assert await _replies(ann, 1) == ["en north"]
-    assert [s for s in sent.statements if s not in ("SAVEPOINT", "RELEASE")] == ["SELECT"]
+    assert sent.statements == ["SELECT"]  # no BEGIN, SAVEPOINT, RELEASE or COMMIT
+    assert commits == []  # not even SQLAlchemy's commit, with nothing begun to commit
     if worker.app.engine.dialect.name == "sqlite":
         assert sent.calls == 1  # the read, ahead of a BEGIN that never had to go
     async with sessions() as session:
         assert await session.get(ProcessedUpdate, 7_100_001) is None
+
+
+def _commits(engine) -> list[str]:
+    """SQLAlchemy's commits on the engine's connections (sent to the driver or not)."""
+    seen: list[str] = []
+    event.listen(engine.sync_engine, "commit", lambda _conn: seen.append("COMMIT"))
+    return seen
+
+
+async def test_an_update_that_read_through_the_session_still_commits(worker, ann, sessions) -> None:
+    """Only an update whose transaction never began skips the commit: one that read through
+    the session (so its BEGIN went) ends it with a commit, and one that wrote keeps it."""
+
+    async def reads(message: Message, session: AsyncSession) -> None:
+        await message.answer(f"{await session.scalar(select(Branch.code).limit(1))}")
+
+    async def writes(message: Message, session: AsyncSession) -> None:
+        await session.execute(text("UPDATE branches SET code = 'west' WHERE code = 'south'"))
+        await message.answer("written")
+
+    worker.app.dispatcher.message.register(reads, Command("reads"))
+    worker.app.dispatcher.message.register(writes, Command("writes"))
+    await worker.feed("/whoami")
+    commits = _commits(worker.app.engine)
+    await worker.feed("/reads", update_id=7_150_001)
+    assert len(commits) == 1
+    await worker.feed("/writes", update_id=7_150_002)
+    assert len(commits) == 2
+    assert (await _replies(ann, 2))[1] == "written"
+    async with sessions() as session:
+        codes = set(await session.scalars(select(Branch.code)))
+        recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
+    assert codes == {"north", "west"}
+    assert 7_150_002 in recorded and 7_150_001 not in recorded
 
 
 async def test_a_rolled_back_change_to_the_member_leaves_the_cache_as_it_was(
@@ -222,6 +259,79 @@ async def test_a_rolled_back_change_to_the_member_leaves_the_cache_as_it_was(
     assert await _replies(ann, 1) == ["en north"]
     async with sessions() as session:
         assert (await session.scalar(select(Member.language))) == "en"
+
+
+async def test_a_change_made_in_place_to_a_cached_row_s_json_stays_in_its_update(
+    worker, ann
+) -> None:
+    """Each update's member and branch are copies: a handler that changes a JSON value in
+    place (and raises) leaves the cache's entry, and so the next update's, as it was."""
+    await worker.feed("/whoami")
+
+    async def renames_then_fails(message: Message, branch: Branch) -> None:
+        branch.names["en"] = "renamed"
+        raise Boom
+
+    async def name(message: Message, branch: Branch) -> None:
+        await message.answer(branch.names["en"])
+
+    worker.app.dispatcher.message.register(renames_then_fails, Command("rename"))
+    worker.app.dispatcher.message.register(name, Command("name"))
+    with pytest.raises(Boom):
+        await worker.feed("/rename")
+    await worker.feed("/name")
+    assert await _replies(ann, 1) == ["north"]
+
+
+async def test_a_refusal_undoes_the_handler_s_writes_only_and_still_answers(
+    worker, ann, sessions
+) -> None:
+    """The error boundary (`bot.kit.guards`) takes no savepoint up front: a refusal before
+    any write answers at once; one after a write has the update handled again with the
+    savepoint first, so the handler's write is undone, its replies and the refusal go out
+    once, and the update is recorded as handled (a redelivery changes nothing)."""
+    runs: list[str] = []
+
+    async def refuses(message: Message, session: AsyncSession) -> None:
+        runs.append("refuses")
+        await message.answer("first, before its refusal")
+        raise DomainError(N_("Sorry, I could not find that."))
+
+    async def writes_then_refuses(
+        message: Message, session: AsyncSession, state: FSMContext
+    ) -> None:
+        runs.append("writes")
+        await state.set_state("asking:place")
+        await message.answer("second, before its refusal")
+        await session.execute(text("UPDATE branches SET code = 'west' WHERE code = 'south'"))
+        raise DomainError(N_("Sorry, I did not understand that."))
+
+    worker.app.dispatcher.message.register(refuses, Command("refuses"))
+    worker.app.dispatcher.message.register(writes_then_refuses, Command("writesrefuses"))
+    await worker.feed("/whoami")
+    await worker.feed("/refuses", update_id=7_160_001)
+    assert runs == ["refuses"]
+    await worker.feed("/writesrefuses", update_id=7_160_002)
+    assert runs == ["refuses", "writes", "writes"]
+    await worker.feed("/writesrefuses", update_id=7_160_002)  # redelivered
+    assert runs == ["refuses", "writes", "writes"]
+    # What a handler sent before its refusal goes out, as with the savepoint taken first;
+    # once: the first attempt's replies were dropped with it.
+    assert await _replies(ann, 5) == [
+        "en north",
+        "first, before its refusal",
+        "Sorry, I could not find that.",
+        "second, before its refusal",
+        "Sorry, I did not understand that.",
+    ]
+    async with sessions() as session:
+        codes = set(await session.scalars(select(Branch.code)))
+        recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
+        state = await session.scalar(select(ConversationState.state))
+    assert codes == {"north", "south"}
+    # The refused update's own state step stays, as it did with the savepoint taken first.
+    assert state == "asking:place"
+    assert 7_160_002 in recorded and 7_160_001 not in recorded
 
 
 async def test_the_conversation_state_is_written_only_when_it_changed(
