@@ -59,6 +59,9 @@ def import_aiogram() -> None:
     finally:
         BaseModel.model_rebuild = original  # type: ignore[method-assign]
     for cls, namespace in _set_aside.items():
+        # Ranked above the locals of whatever function first uses the type, which could
+        # otherwise give a name of its own (`User = dict`) to the type's annotations.
+        cls.__pydantic_parent_namespace__ = namespace
         module = vars(sys.modules[cls.__module__])
         for name in _annotation_names(cls):
             if name in namespace:
@@ -81,7 +84,8 @@ def build_update_types() -> None:
     so that they share it."""
     from aiogram.types import Update
 
-    Update.model_rebuild(force=True)
+    if not Update.__pydantic_complete__:  # a forked worker has its supervisor's
+        Update.model_rebuild()
 
 
 def deferred_types() -> list[type[BaseModel]]:

@@ -136,3 +136,28 @@ def test_start_up_builds_the_update_types_before_the_first_member_waits() -> Non
         + "freeze_start_up_heap()\nprint(Update.__pydantic_complete__)"
     )
     assert out.split() == ["True"]
+
+
+def test_a_type_first_used_beside_a_name_of_its_own_keeps_aiogram_s_annotations() -> None:
+    """Built on first use, a type resolves its annotations where it is first used; a local
+    of that function must not stand in for one of aiogram's types."""
+    out = _run(
+        LAZY
+        + "\nfrom aiogram.types import MessageEntity\n"
+        + "def first_use():\n"
+        + "    User = dict  # noqa\n"
+        + "    MessageEntity(type='mention', offset=0, length=1)\n"
+        + "    return MessageEntity.model_fields['user'].annotation\n"
+        + "print(first_use())"
+    )
+    assert "aiogram.types.user.User" in out and "dict" not in out
+
+
+def test_a_forked_worker_keeps_the_update_type_its_supervisor_built() -> None:
+    out = _run(
+        LAZY
+        + "\nfrom aiogram.types import Update\nfrom bot.lazy_types import build_update_types\n"
+        + "build_update_types()\nbuilt = Update.__pydantic_validator__\n"
+        + "build_update_types()\nprint(Update.__pydantic_validator__ is built)"
+    )
+    assert out.split() == ["True"]
