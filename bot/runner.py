@@ -60,6 +60,7 @@ POLL_LIMIT = 100
 # burst is arriving, and the rest of it must not wait for the first update's replies.
 BUSY_WAIT = 0.1
 MIN_INTERVAL = 0.02
+RUNNING_LIMIT = 2 * POLL_LIMIT
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
 # An update whose handling raised is handled again after a pause, doubling up to
@@ -174,7 +175,7 @@ async def _poll(app: App, bot: Bot, handle_signals: bool) -> None:
 
 
 class Poller:
-    """Long polling that confirms an update only after it was handled.
+    """Long polling that confirms an update only once it committed or was handled.
 
     The Bot API forgets every update below the `offset` of the next `getUpdates`, so the
     offset stays at the oldest update still in flight; the updates above it that were
@@ -184,7 +185,8 @@ class Poller:
     in order), up to the window of `POLL_LIMIT` unconfirmed updates. An update is confirmed
     when `update_committed` is called (`bot.middlewares.UnitOfWorkMiddleware` says when), or
     when its handling ends; its task may go on after that (its replies), and a stop waits
-    for it all the same.
+    for it all the same. At most `RUNNING_LIMIT` updates are handled or replying at once: a
+    Bot API slow to take replies (a long 429) slows the taking of updates with it.
     """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot, workflow: dict[str, Any]) -> None:
@@ -193,6 +195,7 @@ class Poller:
         self.workflow = workflow
         self.in_flight: dict[int, asyncio.Task[None]] = {}  # taken, not yet confirmed
         self.running: set[asyncio.Task[None]] = set()
+        self.room = asyncio.Event()  # set as a task ends
         self.next_id = 0  # one past the newest update taken
         self.changed = asyncio.Event()
 
@@ -203,6 +206,9 @@ class Poller:
         allowed = self.dispatcher.resolve_used_update_types()
         delay = FIRST_DELAY
         while True:
+            while len(self.running) >= RUNNING_LIMIT:
+                self.room.clear()
+                await self.room.wait()
             busy = bool(self.in_flight)
             try:
                 updates = await self._get_updates(
@@ -267,7 +273,11 @@ class Poller:
         task = asyncio.create_task(self._handle(update, self._finisher(update_id)))
         self.in_flight[update_id] = task
         self.running.add(task)
-        task.add_done_callback(self.running.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        self.room.set()
 
     def _finisher(self, update_id: int) -> Callable[[], None]:
         def finish() -> None:

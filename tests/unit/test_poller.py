@@ -6,6 +6,7 @@ import asyncio
 
 from aiogram.types import Update
 
+from bot import runner
 from bot.runner import MIN_INTERVAL, Poller
 
 
@@ -138,3 +139,40 @@ async def test_a_stop_waits_for_the_replies_of_an_update_already_confirmed() -> 
     await poller.drain(within=5)
 
     assert replied == [7]
+
+
+async def test_updates_replying_slowly_hold_back_the_next_poll(monkeypatch) -> None:
+    """Confirmed at commit, an update leaves the window while its replies wait for the Bot
+    API; were the Bot API to take them slowly (a long 429), updates would pile up without
+    end. At RUNNING_LIMIT at once the poller waits for one to end."""
+    monkeypatch.setattr(runner, "RUNNING_LIMIT", 2)
+    replies_go = asyncio.Event()
+
+    class ConfirmsThenWaits:
+        def resolve_used_update_types(self) -> list[str]:
+            return ["message"]
+
+        async def feed_update(self, bot, update, update_committed, **workflow) -> None:
+            update_committed()
+            await replies_go.wait()
+
+    poller = Poller(dispatcher=ConfirmsThenWaits(), bot=None, workflow={})  # type: ignore[arg-type]
+    ids = iter(range(1, 100))
+    polls: list[int] = []
+
+    async def get_updates(params: dict) -> list[dict]:
+        polls.append(len(poller.running))
+        return [{"update_id": next(ids)}]
+
+    poller._get_updates = get_updates  # type: ignore[method-assign]
+    polling = asyncio.create_task(poller.run())
+    await asyncio.sleep(MIN_INTERVAL * 10)
+    assert polls == [0, 1] and len(poller.running) == 2  # and no poll since
+
+    replies_go.set()
+    await asyncio.sleep(MIN_INTERVAL * 5)
+    polling.cancel()
+    await asyncio.wait([polling], timeout=1)
+    assert len(polls) > 2
+    for task in poller.running:
+        task.cancel()
