@@ -60,7 +60,8 @@ class ChatLockMiddleware(BaseMiddleware):
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
-    """One database session per update, committed once after the handler; then its replies.
+    """One database session per update, committed once after the handler (if it began a
+    transaction); then its replies.
 
     Telegram may deliver an update twice. Every handled update is recorded in
     `processed_updates` in the same transaction as its effects, so a redelivery is

@@ -177,8 +177,9 @@ async def pending_hold(session: AsyncSession, order_id: int) -> ledger.Hold | No
 
 
 async def _hold(session: AsyncSession, order: Order, minutes: int, key: str) -> ledger.Hold:
-    """The payer's minutes held for the volunteer: the beneficiary's and the volunteer's
-    accounts read in one statement (opened if need be), the hold placed in one more."""
+    """The payer's minutes held for the volunteer: the payer's (the beneficiary's, or the
+    branch pool's for a sponsored order) and the volunteer's accounts read (the members' in
+    one statement, opened if need be), the hold placed in one more."""
     assert order.volunteer_id is not None
     if order.funding == OrderFunding.POOL:
         payer = await ledger.pool_account(session, order.branch_id)

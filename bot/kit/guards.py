@@ -3,7 +3,8 @@ error becomes a kind, localized answer.
 
 A handler's writes are undone when a service refuses with a `DomainError` (`ErrorBoundary`:
 a savepoint of the update's unit of work, `bot.middlewares`, taken only when needed); the
-unit of work still commits (so the update counts as handled and a redelivery is skipped),
+unit of work goes on (an update that wrote before the handler still commits and counts as
+handled; one that wrote nothing is answered again if redelivered, as any read-only update),
 and the dispatcher's error handler answers: an alert under a tapped button, a reply to a
 message. Handlers only catch a `DomainError` when they answer it differently.
 """

@@ -132,13 +132,6 @@ async def move(
     return await balances_after(conn, legs, {row.id: row.balance for row in result})
 
 
-async def reserve(conn: AsyncConnection, account_id: int, amount: int) -> None:
-    """Set `amount` aside for a hold, if the account's limit allows it."""
-    params = {"account": account_id, "amount": amount}
-    if (await conn.execute(RESERVE, params)).scalar() is None:
-        raise await refusal(conn, account_id, amount)
-
-
 async def release(conn: AsyncConnection, account_id: int, amount: int) -> None:
     params = {"account": account_id, "amount": amount}
     if (await conn.execute(_RELEASE, params)).scalar() is None:
