@@ -73,6 +73,7 @@ async def test_the_next_wave_goes_out_once_the_write_lock_is_released(
         return await atomically(*args)
 
     monkeypatch.setattr(nudges, "atomically", watched)
+    sweeping = _count_sweeps(monkeypatch)
     async with _write_lock(engine):
         scheduler = start_sweeps(sessions, INTERVAL)
         try:
@@ -91,6 +92,38 @@ async def test_the_next_wave_goes_out_once_the_write_lock_is_released(
         assert scheduler.get_job(SWEEP_JOB).next_run_time is not None
     finally:
         scheduler.shutdown(wait=False)
+        # A sweep still in its transactions when the test's engine is disposed left, now
+        # and then, a connection whose close never ended (the test run hung in teardown).
+        await asyncio.wait_for(sweeping.wait_idle(), 60)
+
+
+class _Sweeps:
+    """How many sweeps are running, to wait for none."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def wait_idle(self) -> None:
+        await self.idle.wait()
+
+
+def _count_sweeps(monkeypatch) -> _Sweeps:
+    sweeps, sweep = _Sweeps(), nudges.sweep_in_turns
+
+    async def counted(*args, **kwargs):
+        sweeps.running += 1
+        sweeps.idle.clear()
+        try:
+            return await sweep(*args, **kwargs)
+        finally:
+            sweeps.running -= 1
+            if not sweeps.running:
+                sweeps.idle.set()
+
+    monkeypatch.setattr(nudges, "sweep_in_turns", counted)
+    return sweeps
 
 
 async def test_a_failing_sweep_is_logged_and_runs_again(sessions, monkeypatch, caplog) -> None:
@@ -104,12 +137,14 @@ async def test_a_failing_sweep_is_logged_and_runs_again(sessions, monkeypatch, c
         return await sweep(sessions, **kwargs)
 
     monkeypatch.setattr(nudges, "sweep_in_turns", failing_once)
+    sweeping = _count_sweeps(monkeypatch)
     caplog.set_level(logging.INFO, logger="timebank.scheduler")
     scheduler = start_sweeps(sessions, INTERVAL)
     try:
         await _until(lambda: _wave_went_out(sessions))
     finally:
         scheduler.shutdown(wait=False)
+        await asyncio.wait_for(sweeping.wait_idle(), 60)
     failures = [r for r in caplog.records if r.getMessage() == "sweep failed"]
     assert [r.levelno for r in failures] == [logging.ERROR]
     event = json.loads(JsonFormatter().format(failures[0]))
