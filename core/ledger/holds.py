@@ -30,7 +30,7 @@ from core.ledger.errors import (
     UnknownAccount,
     UnknownHold,
 )
-from core.ledger.idempotency import check_same, fingerprint
+from core.ledger.idempotency import check_same, fingerprint, insert_once
 from core.ledger.postings import PostingRequest, claim, complete, replay
 from core.ledger.tables import LedgerHold
 from core.ledger.values import (
@@ -139,29 +139,19 @@ _HOLD_VALUES = (
 )
 
 
-def _insert_hold_statement(dialect_insert: Callable) -> postgresql.Insert:
-    """INSERT the hold unless its key is taken, RETURNING its id."""
-    return (
-        dialect_insert(holds)
-        .values({column: bindparam(f"h_{column}") for column in _HOLD_VALUES})
-        .on_conflict_do_nothing()
-        .returning(holds.c.id)
-    )
-
-
 @cache
 def _hold_in_one_statement() -> Select:
     """PostgreSQL: insert the hold and set its minutes aside in one statement. When the key
     is taken nothing is reserved (no row); when the limit refuses, the reserved id is NULL
     and the caller raises (rolling the insert back with the rest)."""
-    inserted = _insert_hold_statement(postgresql.insert).cte("inserted")
+    inserted = insert_once(holds, postgresql.insert, _HOLD_VALUES, "h_").cte("inserted")
     reserved = (
         RESERVE.where(exists(inserted.select())).cte("reserved")  # type: ignore[attr-defined]
     )
     return select(inserted.c.id, reserved.c.id).select_from(inserted.outerjoin(reserved, true()))
 
 
-_INSERT_HOLD_ON_SQLITE = _insert_hold_statement(sqlite.insert)
+_INSERT_HOLD_ON_SQLITE = insert_once(holds, sqlite.insert, _HOLD_VALUES, "h_")
 
 # The new hold's id (None when the key was taken) and whether its minutes were set aside.
 Placed = tuple[int | None, bool]

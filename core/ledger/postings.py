@@ -24,7 +24,7 @@ from core.ledger.errors import (
     SameAccount,
     UnknownTransaction,
 )
-from core.ledger.idempotency import InsertOnce, check_same, fingerprint
+from core.ledger.idempotency import InsertOnce, check_same, fingerprint, insert_once
 from core.ledger.tables import LedgerEntry, LedgerTransaction
 from core.ledger.values import (
     SYSTEM,
@@ -173,16 +173,6 @@ async def replay(conn: AsyncConnection, request: PostingRequest) -> Posting:
     return replace(posting, entries=tuple(entries_))
 
 
-def _claim_statement(dialect_insert: Callable) -> Insert:
-    """INSERT the transaction row unless its key is taken, RETURNING its id."""
-    return (
-        dialect_insert(transactions)
-        .values({column: bindparam(f"t_{column}") for column in _CLAIM_COLUMNS})
-        .on_conflict_do_nothing()
-        .returning(transactions.c.id)
-    )
-
-
 @cache
 def _posting_in_one_statement(legs: int) -> Select:
     """PostgreSQL: claim the key, move the balances and write the entries in one statement.
@@ -191,7 +181,7 @@ def _posting_in_one_statement(legs: int) -> Select:
     the hot path sends one. When the key is taken, `claimed` is empty and nothing moves;
     when a debit breaks a limit, fewer rows come back and the caller raises (rolling back).
     """
-    claimed = _claim_statement(postgresql.insert).cte("claimed")
+    claimed = insert_once(transactions, postgresql.insert, _CLAIM_COLUMNS, "t_").cte("claimed")
     moved = move_statement(legs, only_if=exists(claimed.select())).cte("moved")
     written = insert(entries).from_select(
         ["transaction_id", "account_id", "amount", "balance_after"],
@@ -206,7 +196,7 @@ def _posting_in_one_statement(legs: int) -> Select:
     )
 
 
-_CLAIM_ON_SQLITE = _claim_statement(sqlite.insert)
+_CLAIM_ON_SQLITE = insert_once(transactions, sqlite.insert, _CLAIM_COLUMNS, "t_")
 
 # The transaction's id (None when the key was taken) and the balance after of each account
 # that moved (fewer than the legs when a debit would break a limit).
