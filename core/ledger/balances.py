@@ -118,20 +118,6 @@ async def balances_after(
     return [moved[account_id] for account_id, _ in legs]
 
 
-async def move(
-    conn: AsyncConnection,
-    legs: Sequence[tuple[int, int]],
-    unhold: Mapping[int, int] | None = None,
-) -> list[int]:
-    """Apply (account id, amount) legs in one statement; return each account's balance after.
-
-    `unhold` maps an account to held minutes released in the same update (posting a hold).
-    """
-    statement = move_statement(len(legs), bool(unhold))
-    result = await conn.execute(statement, move_params(legs, unhold))
-    return await balances_after(conn, legs, {row.id: row.balance for row in result})
-
-
 async def release(conn: AsyncConnection, account_id: int, amount: int) -> None:
     params = {"account": account_id, "amount": amount}
     if (await conn.execute(_RELEASE, params)).scalar() is None:

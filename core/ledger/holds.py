@@ -31,7 +31,7 @@ from core.ledger.errors import (
     UnknownHold,
 )
 from core.ledger.idempotency import check_same, fingerprint, insert_once
-from core.ledger.postings import PostingRequest, claim, complete, replay
+from core.ledger.postings import PostingRequest, Settlement, record
 from core.ledger.tables import LedgerHold
 from core.ledger.values import (
     SYSTEM,
@@ -68,7 +68,7 @@ _SETTLE = (
         _pending,
         or_(holds.c.expires_at.is_(None), holds.c.expires_at > bindparam("now")),
     )
-    .values(status=HoldStatus.POSTED, transaction_id=bindparam("tx"), closed_at=bindparam("now"))
+    .values(status=HoldStatus.POSTED, closed_at=bindparam("now"))
     .returning(holds.c.id)
 )
 _VOID = (
@@ -308,17 +308,18 @@ async def post_hold(
         order_id=hold.order_id,
         redemption_id=hold.redemption_id,
     )
-    now = utcnow()
-    transaction_id = await claim(conn, request, now)
-    if transaction_id is None:
-        return await replay(conn, request)
-    settled = await conn.execute(_SETTLE, {"hold": hold_id, "tx": transaction_id, "now": now})
-    if settled.scalar() is None:
+    settlement = Settlement(
+        statement=_SETTLE,
+        params={"hold": hold_id, "now": utcnow()},
+        unhold={hold.account_id: hold.amount},
+    )
+    posting = await record(conn, request, settlement)
+    if posting is None:
         current = await _read(conn, hold_id)
         if current.status in (HoldStatus.PENDING, HoldStatus.EXPIRED):
             raise HoldExpired(hold_id=hold_id)
         raise HoldNotPending(hold_id=hold_id, status=current.status)
-    return await complete(conn, transaction_id, request, now, {hold.account_id: hold.amount})
+    return posting
 
 
 async def void_hold(session: AsyncSession, hold_id: int, *, key: str) -> Hold:

@@ -7,8 +7,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
+from typing import overload
 
-from sqlalchemy import ColumnElement, Insert, Select, bindparam, exists, insert, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    Update,
+    bindparam,
+    exists,
+    insert,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -16,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from core.db import in_sqlite_thread, prepare, utcnow
 from core.ledger import inputs
 from core.ledger.accounts import get_account, issuance_account
-from core.ledger.balances import balances_after, move, move_params, move_statement
+from core.ledger.balances import balances_after, move_params, move_statement
 from core.ledger.errors import (
     AlreadyReversed,
     CannotReverseReversal,
@@ -24,7 +35,7 @@ from core.ledger.errors import (
     SameAccount,
     UnknownTransaction,
 )
-from core.ledger.idempotency import InsertOnce, check_same, fingerprint, insert_once
+from core.ledger.idempotency import check_same, fingerprint, insert_once
 from core.ledger.tables import LedgerEntry, LedgerTransaction
 from core.ledger.values import (
     SYSTEM,
@@ -38,7 +49,6 @@ from core.ledger.values import (
 transactions = LedgerTransaction.__table__
 entries = LedgerEntry.__table__
 
-_insert_transaction = InsertOnce(transactions)
 _TRANSACTION_COLUMNS = (
     transactions.c.id,
     transactions.c.kind,
@@ -92,30 +102,6 @@ _CLAIM_COLUMNS = (
     "fingerprint",
     "created_at",
 )
-
-
-async def claim(conn: AsyncConnection, request: PostingRequest, now: datetime) -> int | None:
-    """Insert the transaction row; None when its key (or reversed transaction) is taken."""
-    return await _insert_transaction(conn, _claim_values(request, now))
-
-
-async def complete(
-    conn: AsyncConnection,
-    transaction_id: int,
-    request: PostingRequest,
-    now: datetime,
-    unhold: Mapping[int, int] | None = None,
-) -> Posting:
-    """Move the balances, then write the entries with the balances they left behind."""
-    balances = await move(conn, request.legs, unhold)
-    posting = _posting(transaction_id, request, now, balances)
-    params = {"tx": transaction_id}
-    for i, entry in enumerate(posting.entries):
-        params.update(
-            {f"a{i}": entry.account_id, f"d{i}": entry.amount, f"b{i}": entry.balance_after}
-        )
-    await conn.execute(_entries_statement(len(posting.entries)), params)
-    return posting
 
 
 @cache
@@ -173,16 +159,41 @@ async def replay(conn: AsyncConnection, request: PostingRequest) -> Posting:
     return replace(posting, entries=tuple(entries_))
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A row settled by the posting in the same call, such as the hold it turns into credit.
+
+    `statement` is an UPDATE … RETURNING of a table with a `transaction_id` column, which is
+    set to the new transaction; when it matches no row (the hold is no longer pending),
+    nothing moves. `unhold` gives the held minutes each account releases.
+    """
+
+    statement: Update
+    params: Mapping[str, object]
+    unhold: Mapping[int, int]
+
+
 @cache
-def _posting_in_one_statement(legs: int) -> Select:
-    """PostgreSQL: claim the key, move the balances and write the entries in one statement.
+def _posting_in_one_statement(legs: int, settling: Update | None) -> Select:
+    """PostgreSQL: claim the key, settle, move the balances and write the entries in one
+    statement.
 
     Each statement costs a round trip and, above all, Python time in the driver stack, so
     the hot path sends one. When the key is taken, `claimed` is empty and nothing moves;
     when a debit breaks a limit, fewer rows come back and the caller raises (rolling back).
     """
     claimed = insert_once(transactions, postgresql.insert, _CLAIM_COLUMNS, "t_").cte("claimed")
-    moved = move_statement(legs, only_if=exists(claimed.select())).cte("moved")
+    go = exists(claimed.select())
+    settled: ColumnElement[bool] = true()
+    if settling is not None:
+        settled_rows = (
+            settling.values(transaction_id=select(claimed.c.id).scalar_subquery())
+            .where(go)
+            .cte("settled")
+        )
+        go = exists(settled_rows.select())
+        settled = go
+    moved = move_statement(legs, settling is not None, only_if=go).cte("moved")
     written = insert(entries).from_select(
         ["transaction_id", "account_id", "amount", "balance_after"],
         select(claimed.c.id, moved.c.id, moved.c.amount, moved.c.balance).select_from(
@@ -190,7 +201,7 @@ def _posting_in_one_statement(legs: int) -> Select:
         ),
     )
     return (
-        select(claimed.c.id, moved.c.id, moved.c.balance)
+        select(claimed.c.id, settled, moved.c.id, moved.c.balance)
         .select_from(claimed.outerjoin(moved, true()))
         .add_cte(written.cte("written"))
     )
@@ -198,59 +209,94 @@ def _posting_in_one_statement(legs: int) -> Select:
 
 _CLAIM_ON_SQLITE = insert_once(transactions, sqlite.insert, _CLAIM_COLUMNS, "t_")
 
-# The transaction's id (None when the key was taken) and the balance after of each account
-# that moved (fewer than the legs when a debit would break a limit).
-Recorded = tuple[int | None, dict[int, int]]
+
+@cache
+def _settling_on_sqlite(settling: Update) -> Update:
+    return settling.values(transaction_id=bindparam("tx"))
+
+
+# The transaction's id (None when the key was taken), whether the settlement matched its
+# row, and the balance after of each account that moved (fewer than the legs when a debit
+# would break a limit).
+Recorded = tuple[int | None, bool, dict[int, int]]
 
 
 def _posting_in_one_call(
-    dialect: Dialect, legs: list[tuple[int, int]], params: dict[str, object]
+    dialect: Dialect,
+    legs: list[tuple[int, int]],
+    params: dict[str, object],
+    settling: Update | None,
 ) -> Callable[[sqlite3.Connection], Recorded]:
-    """SQLite: the same three steps, run back to back in aiosqlite's thread.
+    """SQLite: the same steps, run back to back in aiosqlite's thread.
 
     SQLite has no data-modifying CTEs; this is the one-statement posting's equivalent, one
     call into the driver's thread instead of one round trip.
     """
     claim = prepare(dialect, _CLAIM_ON_SQLITE)
-    move = prepare(dialect, move_statement(len(legs)))
+    settle = None if settling is None else prepare(dialect, _settling_on_sqlite(settling))
+    move = prepare(dialect, move_statement(len(legs), settling is not None))
     write = prepare(dialect, _entries_statement(len(legs)))
     claim_values, move_values = claim.values(params), move.values(params)
 
     def run(db: sqlite3.Connection) -> Recorded:
         claimed = db.execute(claim.sql, claim_values).fetchall()
         if not claimed:
-            return None, {}
+            return None, False, {}
         [(transaction_id,)] = claimed
+        if settle is not None:
+            settle_values = settle.values({**params, "tx": transaction_id})
+            if not db.execute(settle.sql, settle_values).fetchall():
+                return transaction_id, False, {}
         rows = db.execute(move.sql, move_values).fetchall()
         moved = {account_id: balance for account_id, balance, _ in rows}
         if len(moved) == len(legs):
             after = {f"b{i}": moved[account_id] for i, (account_id, _) in enumerate(legs)}
             db.execute(write.sql, write.values({**params, "tx": transaction_id, **after}))
-        return transaction_id, moved
+        return transaction_id, True, moved
 
     return run
 
 
-async def record(conn: AsyncConnection, request: PostingRequest) -> Posting:
-    """Record a posting once: claim its key, move the balances, write the entries.
+@overload
+async def record(conn: AsyncConnection, request: PostingRequest) -> Posting: ...
+
+
+@overload
+async def record(
+    conn: AsyncConnection, request: PostingRequest, settlement: Settlement
+) -> Posting | None: ...
+
+
+async def record(
+    conn: AsyncConnection, request: PostingRequest, settlement: Settlement | None = None
+) -> Posting | None:
+    """Record a posting once: claim its key, settle, move the balances, write the entries.
 
     The hot path, so it is one call to the database: one statement on PostgreSQL, one call
     into aiosqlite's thread on SQLite, where every call is a hop to that thread and back.
+    A key already taken replays the first posting; None when the settlement matched no row
+    (the caller says why and rolls back: the transaction row is written by then).
     """
     now = utcnow()
     params: dict[str, object] = {f"t_{k}": v for k, v in _claim_values(request, now).items()}
-    params.update(move_params(request.legs))
+    params.update(move_params(request.legs, settlement.unhold if settlement else None))
+    settling = None
+    if settlement is not None:
+        params.update(settlement.params)
+        settling = settlement.statement
     transaction_id: int | None
     if conn.dialect.name == "postgresql":
-        statement = _posting_in_one_statement(len(request.legs))
+        statement = _posting_in_one_statement(len(request.legs), settling)
         rows = (await conn.execute(statement, params)).all()
-        transaction_id = rows[0][0] if rows else None
-        moved = {account_id: balance for _, account_id, balance in rows if account_id is not None}
+        transaction_id, settled = (rows[0][0], rows[0][1]) if rows else (None, False)
+        moved = {account_id: balance for _, _, account_id, balance in rows if account_id}
     else:
-        one_call = _posting_in_one_call(conn.dialect, request.legs, params)
-        transaction_id, moved = await in_sqlite_thread(conn, one_call)
+        one_call = _posting_in_one_call(conn.dialect, request.legs, params, settling)
+        transaction_id, settled, moved = await in_sqlite_thread(conn, one_call)
     if transaction_id is None:
         return await replay(conn, request)
+    if not settled:
+        return None
     balances = await balances_after(conn, request.legs, moved)
     return _posting(transaction_id, request, now, balances)
 
