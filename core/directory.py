@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import typed
 from core.ledger.tables import LedgerAccount
 from core.ledger.values import AccountKind
 from core.models import Member, Order, OrderStatus
@@ -44,7 +45,7 @@ async def search_members(session: AsyncSession, branch_id: int, query: str) -> l
     query = query.strip()[:MAX_QUERY]
     if not query:
         return []
-    digits = "".join(ch for ch in query if ch.isdigit())
+    digits = typed.digits(query)
     matches = [func.lower(Member.name).contains(_like_escaped(query.lower()), escape="\\")]
     if len(digits) >= MIN_PHONE_DIGITS and len(digits) == len(query.replace(" ", "")):
         matches.append(Member.phone.endswith(digits))

@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import consent, coordinators, members, notices, outbox
+from core import consent, coordinators, members, notices, outbox, typed
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
 from core.models import Branch, FamilyInvite, FamilyLink, FamilyLinkStatus, Identity, Member
@@ -56,7 +56,7 @@ def _new_code() -> str:
 
 def clean_code(text: str) -> str:
     """What a person typed, read back as a code: spaces and dashes do not matter."""
-    return "".join(ch for ch in text if ch.isdigit())
+    return typed.digits(text)
 
 
 def clean_address(text: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, members, notices, outbox
+from core import ledger, members, notices, outbox, typed
 from core.errors import N_, DomainError, InvalidInput
 from core.ledger import Actor, InsufficientCredit, PostingKind
 from core.models import FamilyLink, FamilyLinkStatus, Member
@@ -71,7 +71,7 @@ async def _linked(session: AsyncSession, one: int, other: int) -> bool:
 
 def parse_minutes(text: str) -> int:
     """What a member typed as an amount: "45" (minutes), "1:30" or "1.5h"/"2 h" (hours)."""
-    cleaned = text.strip().lower().replace("：", ":")
+    cleaned = typed.plain(text).strip().lower()
     if match := re.fullmatch(r"(\d{1,3}):([0-5]\d)", cleaned):
         minutes = int(match[1]) * 60 + int(match[2])
     elif match := re.fullmatch(r"(\d{1,3}(?:[.,]\d{1,2})?)\s*(h|hours?|小时|시간)", cleaned):

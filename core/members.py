@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import catalog, consent, ledger
+from core import catalog, consent, ledger, typed
 from core.db import utcnow
 from core.errors import N_, InvalidInput, NotFound
 from core.languages import LANGUAGES
@@ -124,7 +124,7 @@ async def set_roles(session: AsyncSession, member_id: int, role: str) -> Member:
 
 
 def normalise_phone(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = typed.digits(phone)
     if not 6 <= len(digits) <= 15:
         raise InvalidInput()
     return "+" + digits

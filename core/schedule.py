@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core import typed
 from core.errors import N_, InvalidInput
 
 BOOKING_DAYS = 14
@@ -103,14 +104,14 @@ _TIME_WORDS = (("点半", ":30"), ("點半", ":30"), ("시반", ":30"), ("点", 
 
 def parse_time(text: str) -> time:
     """A time typed by a person: '14:30', '9.15', '9' (hours), '0930', '下午3点半', '오후 3시'."""
-    cleaned = "".join(text.split()).lower()
+    cleaned = "".join(typed.plain(text).split()).lower()
     afternoon = any(word in cleaned for word in _AFTERNOON_WORDS)
     morning = any(word in cleaned for word in _MORNING_WORDS)
     for word in (*_AFTERNOON_WORDS, *_MORNING_WORDS):
         cleaned = cleaned.replace(word, "")
     for word, replacement in _TIME_WORDS:
         cleaned = cleaned.replace(word, replacement)
-    cleaned = cleaned.replace(".", ":").replace("：", ":").replace("h", ":")
+    cleaned = cleaned.replace(".", ":").replace("h", ":")
     try:
         if ":" in cleaned:
             hours, minutes = cleaned.split(":", 1)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, members
+from core import ledger, members, typed
 from core.coordinators import coordinator_of
 from core.db import utcnow
 from core.errors import N_, DomainError, InvalidInput, NotFound
@@ -96,7 +96,7 @@ def clean_text(text: str, maximum: int, *, required: bool = True) -> str:
 
 def clean_code(text: str) -> str:
     """A code as typed: spaces and dashes do not matter."""
-    return "".join(ch for ch in text if ch.isdigit())
+    return typed.digits(text)
 
 
 async def settings_of(session: AsyncSession, branch_id: int) -> RewardSettings:
