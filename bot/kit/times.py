@@ -74,6 +74,12 @@ def when_text(
     return _part_text(day, when.part, short=short)
 
 
+def when_line(when: str) -> str:
+    """A request's time on its own line under a sentence, so the sentence never has to take
+    "As soon as possible" or "Tomorrow, …" where a date belongs, in any language."""
+    return f"🕒 {when}"
+
+
 def order_when_text(
     order: Order, time_zone: str, now: datetime | None = None, *, short: bool = False
 ) -> str:

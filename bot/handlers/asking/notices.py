@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.helping import views as ui
 from bot.kit.formatters import category_text
 from bot.kit.screens import Notice, Renderer, Send
-from bot.kit.times import order_when_text
+from bot.kit.times import order_when_text, when_line
 from core import notices
 from core.models import Branch, Category, Member, Order
 from core.notices import Kind
@@ -38,11 +38,11 @@ async def asked_for_you(session: AsyncSession, payload: dict, member: Member) ->
     if found is None:
         return None
     order, what, when = found
+    asked = _("{proxy} asked for help for you: {category}.").format(
+        proxy=await _name(session, order.requester_id), category=what
+    )
     return Send(
-        _(
-            "{proxy} asked for help for you: {category}, {when}. "
-            "I will tell you when a volunteer says yes."
-        ).format(proxy=await _name(session, order.requester_id), category=what, when=when)
+        "\n".join((asked, when_line(when), _("I will tell you when a volunteer says yes.")))
     )
 
 
@@ -53,22 +53,23 @@ async def cancelled(session: AsyncSession, payload: dict, member: Member) -> Not
         return None
     order, what, when = found
     if member.id == order.volunteer_id:
-        text = _(
-            "Sorry, the request “{category}” for {when} was cancelled, so there is no "
-            "need to go. Thank you for being ready to help!"
-        ).format(category=what, when=when)
-    else:
-        text = _("The request “{category}” for {when} was cancelled by {name}.").format(
-            category=what, when=when, name=await _name(session, notice.by)
-        )
-    return Send(text)
+        sorry = _(
+            "Sorry, the request “{category}” was cancelled, so there is no need to go."
+        ).format(category=what)
+        thanks = _("Thank you for being ready to help!")
+        return Send("\n".join((sorry, when_line(when), thanks)))
+    text = _("The request “{category}” was cancelled by {name}.").format(
+        category=what, name=await _name(session, notice.by)
+    )
+    return Send("\n".join((text, when_line(when))))
 
 
 async def coming(session: AsyncSession, payload: dict, member: Member) -> Notice:
     t = await ui.told(session, notices.Coming.read(payload))
-    text = _("🤝 Good news: {name} is coming to help with {category}, {when}.").format(
-        name=t.volunteer, category=t.what, when=t.when
+    text = _("🤝 Good news: {name} is coming to help with {category}.").format(
+        name=t.volunteer, category=t.what
     )
+    text = "\n".join((text, when_line(t.when)))
     volunteer = t.f.volunteer
     return Send(text, ui.relay_button(t.f.order.id, volunteer.name) if volunteer else None)
 
@@ -96,21 +97,16 @@ async def expired_uncovered(session: AsyncSession, payload: dict, member: Member
 
 async def handed_back(session: AsyncSession, payload: dict, member: Member) -> Notice:
     t = await ui.told(session, notices.HandedBack.read(payload))
-    return Send(
-        _(
-            "{category}, {when}: the volunteer can no longer come. I am looking for someone else."
-        ).format(category=t.what, when=t.when)
-    )
+    text = _(
+        "The volunteer can no longer come for {category}. I am looking for someone else."
+    ).format(category=t.what)
+    return Send("\n".join((text, when_line(t.when))))
 
 
 async def sponsored(session: AsyncSession, payload: dict, member: Member) -> Notice:
     t = await ui.told(session, notices.Sponsored.read(payload))
-    return Send(
-        _(
-            "💝 Good news: the community pool will pay for {category}, {when}. "
-            "I am looking for a volunteer now."
-        ).format(category=t.what, when=t.when)
-    )
+    paid = _("💝 Good news: the community pool will pay for {category}.").format(category=t.what)
+    return Send("\n".join((paid, when_line(t.when), _("I am looking for a volunteer now."))))
 
 
 RENDERERS: dict[Kind, Renderer] = {

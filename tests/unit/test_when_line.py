@@ -1,0 +1,35 @@
+"""A request's "when" stands on its own line in the asker's notices, never where a date
+belongs in a sentence ("for As soon as possible", "가능한 한 빨리 … 요청")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.i18n import create_i18n
+from bot.notices import render
+from core.languages import LANGUAGES
+from core.models import Member, Order, OutboxMessage
+from core.notices import Kind
+from tests.unit.test_notices import PAYLOAD, FakeSession, fake_core  # noqa: F401
+
+ASAP = {"en": "As soon as possible", "ko": "가능한 한 빨리", "zh_Hans": "越快越好"}
+KINDS = [Kind.ASKED_FOR_YOU, Kind.CANCELLED, Kind.COMING, Kind.HANDED_BACK, Kind.SPONSORED]
+
+
+@pytest.mark.usefixtures("fake_core")
+@pytest.mark.parametrize("kind", KINDS)
+async def test_as_soon_as_possible_stands_on_its_own_line(kind: Kind) -> None:
+    i18n = create_i18n("en")
+    for language in LANGUAGES:
+        for reader in (1, 2):  # the requester, the volunteer
+            session: Any = FakeSession()
+            order = session.rows[(Order, 1)]
+            order.when_asked = {"kind": "asap"}
+            with i18n.context(), i18n.use_locale(language):
+                shown = await render(session, OutboxMessage(kind=kind, payload=PAYLOAD),
+                                     session.rows[(Member, reader)])  # fmt: skip
+            lines = [line for line in shown.text.splitlines() if ASAP[language] in line]
+            assert lines, (kind, language, shown.text)
+            assert all(line.startswith("🕒 ") for line in lines), (kind, language, shown.text)
