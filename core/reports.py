@@ -111,6 +111,7 @@ def render_report(
 
     figures, totals = report.figures, report.figures.totals
     title = gettext("Monthly report")
+    heading = f"{report.branch} · {title}"
     month = format_skeleton("yMMMM", report.month, locale=language)
     as_of = gettext("As of {date}").format(
         date=format_skeleton(
@@ -133,7 +134,7 @@ def render_report(
     survey = [[name, str(a), str(b), str(c)] for name, a, b, c in report.needs]
     fonts = pdf_fonts.document_fonts(
         language,
-        [title, month, as_of, report.branch, survey_title, *header]
+        [heading, title, month, as_of, survey_title, *header]
         + [text for pair in facts for text in pair]
         + [text for row in survey for text in row],
     )
@@ -143,7 +144,7 @@ def render_report(
     buffer = io.BytesIO()
     doc = typeset.document(buffer, title=f"{title} {month}", author=report.branch)
     story: list = [
-        para(f"{report.branch} · {title}", 16, bold=True),
+        para(heading, 16, bold=True),
         para(month, 12),
         para(as_of, 9),
         Spacer(1, 4 * mm),
