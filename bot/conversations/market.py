@@ -27,6 +27,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -736,7 +737,13 @@ def new_market_review(data: dict[str, Any]) -> str:
     ]
     for unit in data.get("units", []):
         places = unit.get("capacity")
-        how = _("walk-in") if places is None else _("{count} every half hour").format(count=places)
+        how = (
+            _("walk-in")
+            if places is None
+            else ngettext(
+                "{count} person every half hour", "{count} people every half hour", places
+            ).format(count=places)
+        )
         line = f"• {views.name_of(unit['names'])} · {how}"
         if unit.get("organiser"):
             line += " · " + escape(unit["organiser"])

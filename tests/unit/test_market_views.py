@@ -155,3 +155,24 @@ def test_the_branch_totals_count_walk_ins_among_residents_served(lang) -> None:
     )  # fmt: skip
     text = say(lang, lambda: views.totals_text(figures))
     assert "4,000" in text and "2,100" in text and "7" in text and "100" in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "one", "four"),
+    [
+        ("en", "1 person every half hour", "4 people every half hour"),
+        ("ko", "30분마다 1명", "30분마다 4명"),
+        ("zh_Hans", "每半小时1人", "每半小时4人"),
+    ],
+)
+def test_the_new_market_review_counts_people_not_minutes(lang, one, four) -> None:
+    from bot.conversations.market import new_market_review
+
+    data = {
+        "names": {"en": "Fair"}, "day": "2026-12-12", "opens": "09:00:00",
+        "closes": "12:00:00", "address": "Hall",
+        "units": [{"names": {"en": "Haircuts"}, "capacity": 4, "organiser": ""},
+                  {"names": {"en": "Tea"}, "capacity": 1, "organiser": ""}],
+    }  # fmt: skip
+    review = say(lang, lambda: new_market_review(data))
+    assert f"Haircuts · {four}" in review and f"Tea · {one}" in review
