@@ -41,16 +41,23 @@ from bot.kit.guards import SignedUp
 from bot.kit.keyboards import menu_for
 from bot.kit.screens import Asks, Button, Screen
 from bot.kit.steps import Hook, Steps, Turn
-from core import family, gifts, market, members
+from core import family, gifts, market, members, typed
 from core.coordinators import coordinator_branches, coordinator_of
 from core.db import utcnow
 from core.errors import InvalidInput
 from core.languages import LANGUAGES, NATIVE_NAMES
 from core.market.checkin import NotStaff
-from core.market.events import HoursInvalid, NameMissing, VenueInvalid, clean_names
+from core.market.events import (
+    DayInvalid,
+    HoursInvalid,
+    NameMissing,
+    OpeningHoursInvalid,
+    VenueInvalid,
+    clean_names,
+)
 from core.market.shifts import CorrectionInvalid
 from core.models import Branch, Member
-from core.schedule import local_today
+from core.schedule import local_today, parse_time
 from core.volunteers import CoordinatorOnly
 
 DID_NOT_COME = __("🚫 Did not come")
@@ -455,36 +462,75 @@ class MoveDay(StatesGroup):
     when = State()
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_CJK_YEAR_MONTH_DAY = re.compile(
+    r"(?:(\d{4})\s*[年년]\s*)?(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日号號일]?"
+)
+_NAMED_MONTH_FIRST = re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s*(\d{4}))?")
+_DAY_FIRST = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(?:,?\s*(\d{4}))?")
+
+
+def _coming(month: int, day: int, today: date, year: str | None = None) -> date:
+    """The day and month given, in the year given, else the next time it comes."""
+    if year:
+        return date(int(year), month, day)
+    found = date(today.year, month, day)
+    return found if found >= today else date(today.year + 1, month, day)
+
+
+def _month_named(word: str) -> int:
+    if word[:3] not in _MONTHS:
+        raise ValueError(word)
+    return _MONTHS.index(word[:3]) + 1
+
+
 def parse_day(text: str, today: date) -> date | None:
-    """ "2026-12-12", "12-12", "12.12", "12/12" (day and month, in the coming year)."""
-    cleaned = text.strip().replace("/", "-").replace(".", "-").replace("月", "-").rstrip("日")
+    """A date as people type it: "2026-12-12", "12-12", "12.12", "12/12" (day and month, in
+    the coming year), "12月20日", "12월 20일", "Dec 20", "20 December"; full-width digits too."""
+    cleaned = typed.plain(text).strip().lower()
     try:
+        if match := _CJK_YEAR_MONTH_DAY.fullmatch(cleaned):
+            return _coming(int(match[2]), int(match[3]), today, match[1])
+        if match := _NAMED_MONTH_FIRST.fullmatch(cleaned):
+            return _coming(_month_named(match[1]), int(match[2]), today, match[3])
+        if match := _DAY_FIRST.fullmatch(cleaned):
+            return _coming(_month_named(match[2]), int(match[1]), today, match[3])
+        cleaned = cleaned.replace("/", "-").replace(".", "-")
         if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", cleaned):
             year, month, day = (int(x) for x in cleaned.split("-"))
             return date(year, month, day)
         if re.fullmatch(r"\d{1,2}-\d{1,2}", cleaned):
             first, second = (int(x) for x in cleaned.split("-"))
             month, day = (first, second) if language() in ("zh_Hans", "ko") else (second, first)
-            found = date(today.year, month, day)
-            return found if found >= today else date(today.year + 1, month, day)
+            return _coming(month, day, today)
     except ValueError:
         return None
     return None
 
 
+def day_example(today: date) -> str:
+    """A date a week ahead as the reader writes it, to show what the day step reads."""
+    return format_skeleton("MMMd", today + timedelta(days=7), locale=language())
+
+
+# Between the opening and the closing time: 9-12, 9:00–11:30, 9点到12点, 오전 9시부터 12시.
+_HOURS_BETWEEN = re.compile(r"\s*(?:-|–|—|~|至|到|부터|\bto\b|\buntil\b|\btill\b)\s*")
+
+
 def parse_hours(text: str) -> tuple[time, time] | None:
-    """ "9:00-11:30", "9-12", "14:00–17:00"."""
-    match = re.fullmatch(
-        r"\s*(\d{1,2})(?::(\d{2}))?\s*[-–~至到]\s*(\d{1,2})(?::(\d{2}))?\s*",
-        text.replace("：", ":"),
-    )
-    if match is None:
+    """ "9:00-11:30", "9-12", "14:00–17:00", "下午2点到5点", "오전 9시부터 12시까지",
+    "from 9 to 12"; each time read as `schedule.parse_time` reads one."""
+    cleaned = typed.plain(text).strip().lower().removesuffix("까지").removeprefix("from ")
+    parts = _HOURS_BETWEEN.split(cleaned)
+    if len(parts) != 2 or not all(part.strip() for part in parts):
         return None
     try:
-        opens = time(int(match[1]), int(match[2] or 0))
-        closes = time(int(match[3]), int(match[4] or 0))
-    except ValueError:
+        opens, closes = (parse_time(part) for part in parts)
+    except InvalidInput:
         return None
+    if closes <= opens and opens.hour >= 12 and closes.hour < 12 < closes.hour + 12:
+        # "下午2点到5点", "2pm-5": the closing hour is in the afternoon it began in.
+        closes = closes.replace(hour=closes.hour + 12)
     return (opens, closes) if opens < closes else None
 
 
@@ -680,7 +726,7 @@ async def new_market_prompt(step: State, turn: Turn) -> Screen:
         days = [format_skeleton("yMMMEd", d, locale=language()) for d in coming_weekend_days(today)]
         return Screen(
             _("Which day? Tap one, or type the date like {example}.").format(
-                example=(today + timedelta(days=7)).isoformat()
+                example=day_example(today)
             ),
             reply(keyboards.in_pairs(days)),
         )
@@ -816,7 +862,7 @@ async def on_new_day(message: Message, turn: Turn) -> None:
     shown = {format_skeleton("yMMMEd", d, locale=language()): d for d in coming_weekend_days(today)}
     day = shown.get(message.text or "") or parse_day(message.text or "", today)
     if day is None or day <= today:
-        raise HoursInvalid()
+        raise DayInvalid(example=day_example(today))
     await turn.update(day=day.isoformat())
     await turn.ask(NewMarket.hours)
 
@@ -825,7 +871,7 @@ async def on_new_day(message: Message, turn: Turn) -> None:
 async def on_new_hours(message: Message, turn: Turn) -> None:
     hours = parse_hours(message.text or "")
     if hours is None:
-        raise HoursInvalid()
+        raise OpeningHoursInvalid()
     await turn.update(opens=hours[0].isoformat(), closes=hours[1].isoformat())
     await turn.ask(NewMarket.address)
 

@@ -48,6 +48,14 @@ class HoursInvalid(InvalidInput):
     key = N_("Please give opening and closing times, the closing one later, on a coming day.")
 
 
+class DayInvalid(InvalidInput):
+    key = N_("Please type a coming date, like {example}, or tap one of the days.")
+
+
+class OpeningHoursInvalid(InvalidInput):
+    key = N_("Please type the opening and closing times, like 9:00-12:00; the closing one later.")
+
+
 class VenueInvalid(InvalidInput):
     key = N_("Please type the venue's address, up to 300 letters.")
 

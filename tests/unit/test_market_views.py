@@ -176,3 +176,36 @@ def test_the_new_market_review_counts_people_not_minutes(lang, one, four) -> Non
     }  # fmt: skip
     review = say(lang, lambda: new_market_review(data))
     assert f"Haircuts · {four}" in review and f"Tea · {one}" in review
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed_day"),
+    [
+        ("ko", "12월 20일"), ("ko", "12월20일"), ("ko", "2026년 12월 20일"), ("ko", "１２월２０일"),
+        ("zh_Hans", "12月20日"), ("zh_Hans", "12月20号"), ("zh_Hans", "2026年12月20日"),
+        ("en", "Dec 20"), ("en", "December 20th"), ("en", "20 Dec"), ("en", "dec. 20, 2026"),
+        ("en", "20/12"), ("ko", "12/20"),
+    ],
+)  # fmt: skip
+def test_the_wizard_reads_dates_as_people_write_them(lang, typed_day) -> None:
+    assert say(lang, lambda: parse_day(typed_day, date(2026, 12, 3))) == date(2026, 12, 20)
+
+
+def test_the_wizard_reads_hours_as_people_write_them() -> None:
+    assert parse_hours("오전 9시부터 12시") == (time(9), time(12))
+    assert parse_hours("오전 9시부터 12시까지") == (time(9), time(12))
+    assert parse_hours("下午2点到5点") == (time(14), time(17))
+    assert parse_hours("9点至11点半") == (time(9), time(11, 30))
+    assert parse_hours("from 9 to 12") == (time(9), time(12))
+    assert parse_hours("９：００－１１：３０") == (time(9), time(11, 30))
+    assert parse_hours("12월 20일") is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "example"), [("ko", "12월 10일"), ("zh_Hans", "12月10日"), ("en", "Dec 10")]
+)
+def test_the_day_step_shows_what_a_date_looks_like(lang, example) -> None:
+    from bot.conversations.market import day_example
+
+    assert say(lang, lambda: day_example(date(2026, 12, 3))) == example
+    assert parse_day(example, date(2026, 12, 3)) == date(2026, 12, 10)
