@@ -20,7 +20,7 @@ from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -221,19 +221,26 @@ async def prompt(state: State, turn: Turn) -> Screen:
 
 
 def text_question(code: str, data: dict[str, Any]) -> Screen:
-    question = _(
+    count = (data.get("reads") or {}).get(code, 0)
+    question = ngettext(
+        "Please write the announcement in {language}. {count} member reads it. "
+        "Or tap Skip to leave this language out.",
         "Please write the announcement in {language}. {count} members read it. "
-        "Or tap Skip to leave this language out."
-    ).format(language=NATIVE_NAMES[code], count=(data.get("reads") or {}).get(code, 0))
+        "Or tap Skip to leave this language out.",
+        count,
+    ).format(language=NATIVE_NAMES[code], count=count)
     return Screen(question, keyboards.reply([[str(labels.SKIP)]], placeholder=NATIVE_NAMES[code]))
 
 
 def fallback_question(data: dict[str, Any]) -> Screen:
     missing = _missing(data)
     names = ", ".join(NATIVE_NAMES[code] for code in missing)
-    question = _(
-        "{count} members read {languages}, and there is no text in it. What should they get?"
-    ).format(count=sum(missing.values()), languages=names)
+    count = sum(missing.values())
+    question = ngettext(
+        "{count} member reads {languages}, and there is no text in it. What should they get?",
+        "{count} members read {languages}, and there is no text in it. What should they get?",
+        count,
+    ).format(count=count, languages=names)
     rows = [
         [str(THEIR_TEXT).format(language=NATIVE_NAMES[code])]
         for code in LANGUAGES

@@ -173,3 +173,12 @@ def test_the_composer_asks_each_language_the_audience_reads_and_names_the_empty_
     data = {"reads": {"en": 3, "zh_Hans": 5}, "texts": {"zh_Hans": "你好"}}
     assert composer._to_write(data) == ["zh_Hans", "en"]
     assert composer._missing(data) == {"en": 3}
+
+
+def test_the_composer_counts_one_reader_in_the_singular() -> None:
+    one = {"reads": {"en": 1, "ko": 1}, "texts": {"en": "Hello"}}
+    assert "1 member reads it." in composer.text_question("en", one).text
+    assert "1 members" not in composer.text_question("en", one).text
+    assert "3 members read it." in composer.text_question("en", {"reads": {"en": 3}}).text
+    fallback = composer.fallback_question(one).text
+    assert fallback.startswith("1 member reads 한국어, and there is no text in it.")

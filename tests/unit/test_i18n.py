@@ -13,7 +13,7 @@ from bot.i18n import DOMAIN, LOCALES_DIR, compile_catalogs, create_i18n
 from core.config import PROJECT_ROOT
 from core.languages import LANGUAGES, match_language
 
-KEYWORDS = {"_": None, "__": None, "gettext": None, "N_": None}
+KEYWORDS = {"_": None, "__": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 
 
 def _catalog(language: str):
@@ -31,6 +31,11 @@ def _source_messages() -> set[str]:
     return found
 
 
+def _forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A message's text, or its plural forms (ngettext)."""
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -39,24 +44,27 @@ def _fields(text: str) -> set[str]:
 def test_every_message_is_translated(language: str) -> None:
     catalog = _catalog(language)
     source = _source_messages()
-    ids = {m.id for m in catalog if m.id}
+    ids = {_forms(m.id)[0] for m in catalog if m.id}
     assert source - ids == set(), "run `timebank i18n` and translate the new messages"
     for message in catalog:
         if not message.id:
             continue
-        assert message.string, f"{language}: no translation for {message.id!r}"
+        assert all(_forms(message.string)), f"{language}: no translation for {message.id!r}"
         assert not message.fuzzy, f"{language}: fuzzy translation for {message.id!r}"
-        assert _fields(message.string) == _fields(message.id), (
-            f"{language}: placeholders differ in {message.id!r}"
-        )
+        for form in _forms(message.string):  # each plural form says every placeholder
+            assert _fields(form) == _fields(_forms(message.id)[-1]), (
+                f"{language}: placeholders differ in {message.id!r}"
+            )
 
 
 @pytest.mark.parametrize("language", ["zh_Hans", "ko"])
 def test_translations_are_in_their_own_script(language: str) -> None:
     script = {"zh_Hans": r"[\u4e00-\u9fff]", "ko": r"[\uac00-\ud7af]"}[language]
     for message in _catalog(language):
-        if message.id and re.search(r"[A-Za-z]{3}", re.sub(r"/\w+|\{[^}]*\}", "", message.id)):
-            assert re.search(script, message.string), f"{language}: {message.string!r}"
+        first = _forms(message.id)[0] if message.id else ""
+        if first and re.search(r"[A-Za-z]{3}", re.sub(r"/\w+|\{[^}]*\}", "", first)):
+            for form in _forms(message.string):
+                assert re.search(script, form), f"{language}: {message.string!r}"
 
 
 def test_catalogs_compile_and_load() -> None:
