@@ -158,11 +158,21 @@ async def finish(
     text = _(
         "All set, {name}! Welcome to the time bank. Tap a button below whenever you need me."
     ).format(name=escape(member.name))
-    if joined.welcome_minutes:
+    if joined.welcome_minutes and member.is_resident:
         text += "\n\n" + _(
             "As a welcome, your passbook starts with {hours} of time credit: "
             "ask for help whenever you need it."
         ).format(hours=duration_text(joined.welcome_minutes))
+    elif joined.welcome_minutes:
+        text += "\n\n" + _(
+            "As a welcome, your passbook starts with {hours} of time credit."
+        ).format(hours=duration_text(joined.welcome_minutes))
+    if member.is_volunteer and not member.verified:
+        text += "\n\n" + _(
+            "What comes next: tap “{button}” and choose what you can help with. "
+            "A coordinator will check your details and verify you; after that I will "
+            "tell you when a neighbour near you needs help."
+        ).format(button=str(labels.MENU_VOLUNTEER))
     await message.answer(text, reply_markup=keyboards.main_menu())
 
 

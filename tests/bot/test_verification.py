@@ -27,6 +27,15 @@ NAMES = {
     "en": ("Li Wei", "Margaret", "Tom"),
 }
 LANGS = ["zh_Hans", "ko", "en"]
+RESIDENT_WELCOME = (
+    "As a welcome, your passbook starts with {hours} of time credit: "
+    "ask for help whenever you need it."
+)
+NEXT_STEP = (
+    "What comes next: tap “{button}” and choose what you can help with. "
+    "A coordinator will check your details and verify you; after that I will "
+    "tell you when a neighbour near you needs help."
+)
 WAITING = (
     "🙋 {name} would like to volunteer and waits for you to verify them. "
     "Once you have, I will send them requests for help."
@@ -131,8 +140,12 @@ async def test_a_volunteer_who_signs_up_waits_on_the_coordinators_list(
     await tom.tap(t(lang, "🏘 Choose my neighbourhood"))
     await tom.wait_reply()
     await tom.tap(tom.keyboard_labels()[0])
-    await tom.wait_reply()
+    done = (await tom.wait_reply())["text"]
     assert (await saved(sessions, tom)).onboarded_at is not None
+    # A volunteer is told what comes next, not to ask for help as a resident would.
+    assert t(lang, RESIDENT_WELCOME).split("{hours}")[-1] not in done
+    next_step = t(lang, NEXT_STEP).format(button=t(lang, "🤝 Volunteering"))
+    assert next_step in done
 
     await until(coordinator, t(lang, WAITING).format(name=volunteer_name))
     # The list of volunteers to verify says what a tap does.
