@@ -113,7 +113,11 @@ def span_text(start: datetime, end: datetime, time_zone: str, now: datetime | No
     """From one moment to another, the second day named only when it differs."""
     first, last = (at.astimezone(ZoneInfo(time_zone)) for at in (start, end))
     if first.date() == last.date():
-        return f"{moment_text(start, time_zone, now)}–{clock(last.time())}"
+        # A range has no "at": "Sat, Dec 12, 8:00 AM–6:00 PM".
+        day = day_text(first.date(), schedule.local_today(time_zone, now or utcnow()), short=True)
+        return _("{day}, {start}–{end}").format(
+            day=day, start=clock(first.time()), end=clock(last.time())
+        )
     return f"{moment_text(start, time_zone, now)} – {moment_text(end, time_zone, now)}"
 def days_text(first: date, last: date) -> str:
     """A span of days, "3–9 March", in the reader's language."""

@@ -155,7 +155,7 @@ def calendar(draft: str, days: list[date]) -> Keyboard:
     """The days to pick from, three to a row."""
     buttons = [
         (
-            format_skeleton("MEd", day, locale=language()),
+            format_skeleton("MMMEd", day, locale=language()),
             PickDay(draft=draft, day=day.strftime("%Y%m%d")).pack(),
         )
         for day in days
