@@ -149,7 +149,7 @@ async def test_the_coordinator_finds_someone_after_the_last_wave(person, session
     assert "12 Luoshan Road, flat 3" in ann.last_text()
     await until(resident, ann_name)
     repairs = await category_label(sessions, "repairs", lang)
-    said_yes = "✅ {volunteer} said yes to {category} for {name}, {when}."
+    said_yes = "✅ {volunteer} said yes to {category} for {name}."
     await until(
         coordinator,
         upto_when(lang, said_yes, volunteer=ann_name, category=repairs, name=resident_name),
@@ -422,14 +422,14 @@ async def test_a_request_nobody_covered_lapses_honestly(person, sessions) -> Non
         if nobody_free.format(category=repairs) in (m.get("text") or "")
     ]
     lapsed = (
-        "⌛ The time for {category} for {name}, {when}, has passed. Nobody covered its cost, "
+        "⌛ The time for {category} for {name} has passed. Nobody covered its cost, "
         "so no volunteer was asked. Perhaps check in with {name}?"
     )
     await until(coordinator, upto_when(lang, lapsed, category=repairs, name=resident_name))
 
     # The alert loses its buttons: it says there is nothing more to do, and spends nothing.
-    expired = "⌛ {category}, {when}: this request has expired. There is nothing more to do."
-    await until(coordinator, t(lang, expired).split("{when}")[-1])
+    expired = "⌛ {category}: this request has expired. There is nothing more to do."
+    await until(coordinator, t(lang, expired).format(category=repairs))
     with pytest.raises(LookupError):
         await coordinator.tap_inline(t(lang, "💝 The community pool pays"))
     await tom.sync()

@@ -33,3 +33,15 @@ async def test_as_soon_as_possible_stands_on_its_own_line(kind: Kind) -> None:
             lines = [line for line in shown.text.splitlines() if ASAP[language] in line]
             assert lines, (kind, language, shown.text)
             assert all(line.startswith("🕒 ") for line in lines), (kind, language, shown.text)
+
+
+COORDINATOR_KINDS = [
+    Kind.ASK_YES, Kind.ESCALATED, Kind.NEEDS_SPONSOR, Kind.LAPSED_UNCOVERED,
+    Kind.ALERT_SETTLED, Kind.ALERT_EXPIRED,
+]  # fmt: skip
+
+
+@pytest.mark.usefixtures("fake_core")
+@pytest.mark.parametrize("kind", COORDINATOR_KINDS)
+async def test_a_coordinators_notice_puts_the_time_on_its_own_line(kind: Kind) -> None:
+    await test_as_soon_as_possible_stands_on_its_own_line(kind)

@@ -12,6 +12,7 @@ from bot.handlers.coordination.callbacks import VerifyStep
 from bot.handlers.helping import views as ui
 from bot.kit.formatters import duration_text
 from bot.kit.screens import Edit, Notice, Renderer, Send, inline
+from bot.kit.times import when_line
 from core import helping, notices
 from core.models import Member, Nudge, OrderFunding, OutboxMessage
 from core.notices import Kind
@@ -27,9 +28,11 @@ async def _answered(
     for_whom = escape(t.f.beneficiary.name)
     if yes:
         return Send(
-            _("✅ {volunteer} said yes to {category} for {name}, {when}.").format(
-                volunteer=who, category=t.what, name=for_whom, when=t.when
+            _("✅ {volunteer} said yes to {category} for {name}.").format(
+                volunteer=who, category=t.what, name=for_whom
             )
+            + "\n"
+            + when_line(t.when)
         )
     text = _("🙏 {volunteer} cannot help with {category} for {name} this time.").format(
         volunteer=who, category=t.what, name=for_whom
@@ -52,9 +55,11 @@ async def escalated(session: AsyncSession, payload: dict, member: Member) -> Not
     if t.f.order.status != "open":
         return None  # someone said yes before the alert went out
     return Send(
-        _(
-            "📣 Nobody has said yes yet to {category} for {name}, {when}. Could you find someone?"
-        ).format(category=t.what, name=escape(t.f.beneficiary.name), when=t.when),
+        _("📣 Nobody has said yes yet to {category} for {name}. Could you find someone?").format(
+            category=t.what, name=escape(t.f.beneficiary.name)
+        )
+        + "\n"
+        + when_line(t.when),
         ui.find_someone_button(t.f.order.id),
     )
 
@@ -66,14 +71,15 @@ async def needs_sponsor(session: AsyncSession, payload: dict, member: Member) ->
         return None  # covered, cancelled or gone before the alert went out
     return Send(
         _(
-            "💝 {name} asked for {category}, {when}, but does not have enough credit "
+            "💝 {name} asked for {category}, but does not have enough credit "
             "for about {duration}. Could the community pool pay for it?"
         ).format(
             name=escape(t.f.beneficiary.name),
             category=t.what,
-            when=t.when,
             duration=duration_text(order.estimated_minutes),
-        ),
+        )
+        + "\n"
+        + when_line(t.when),
         ui.find_someone_button(order.id, pool_pays=True),
     )
 
@@ -82,9 +88,11 @@ async def lapsed_uncovered(session: AsyncSession, payload: dict, member: Member)
     t = await ui.told(session, notices.LapsedUncovered.read(payload))
     return Send(
         _(
-            "⌛ The time for {category} for {name}, {when}, has passed. Nobody covered "
+            "⌛ The time for {category} for {name} has passed. Nobody covered "
             "its cost, so no volunteer was asked. Perhaps check in with {name}?"
-        ).format(category=t.what, name=escape(t.f.beneficiary.name), when=t.when)
+        ).format(category=t.what, name=escape(t.f.beneficiary.name))
+        + "\n"
+        + when_line(t.when)
     )
 
 
@@ -127,9 +135,11 @@ async def alert_settled(session: AsyncSession, payload: dict, member: Member) ->
     return Edit(
         alert.chat_id,
         alert.message_id,
-        _("✔️ {category}, {when}: {name} has settled it already. Thank you!").format(
-            category=t.what, when=t.when, name=escape(by.name if by else "")
-        ),
+        _("✔️ {category}: {name} has settled it already. Thank you!").format(
+            category=t.what, name=escape(by.name if by else "")
+        )
+        + "\n"
+        + when_line(t.when),
     )
 
 
@@ -142,9 +152,11 @@ async def alert_expired(session: AsyncSession, payload: dict, member: Member) ->
     return Edit(
         alert.chat_id,
         alert.message_id,
-        _("⌛ {category}, {when}: this request has expired. There is nothing more to do.").format(
-            category=t.what, when=t.when
-        ),
+        _("⌛ {category}: this request has expired. There is nothing more to do.").format(
+            category=t.what
+        )
+        + "\n"
+        + when_line(t.when),
     )
 
 
