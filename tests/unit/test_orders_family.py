@@ -120,3 +120,12 @@ async def test_already_linked(sessions, people) -> None:
     code = (await _invite(sessions, people["father"])).code
     with pytest.raises(family.AlreadyLinked):
         await _use(sessions, people["son"], code)
+
+
+async def test_a_code_typed_in_full_width_digits_is_the_same_code(sessions, people) -> None:
+    """The Chinese keyboard types ２４５６１１ by default; it is not an expired code."""
+    invite = await _invite(sessions, people["father"])
+    wide = "".join(chr(ord(ch) - ord("0") + ord("０")) for ch in invite.code)
+    request = await _use(sessions, people["son"], f"{wide[:3]}　{wide[3:]}")
+    assert request.link.status == FamilyLinkStatus.PENDING
+    assert request.member.id == people["father"]
