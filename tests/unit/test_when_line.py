@@ -45,3 +45,18 @@ COORDINATOR_KINDS = [
 @pytest.mark.parametrize("kind", COORDINATOR_KINDS)
 async def test_a_coordinators_notice_puts_the_time_on_its_own_line(kind: Kind) -> None:
     await test_as_soon_as_possible_stands_on_its_own_line(kind)
+
+
+@pytest.mark.usefixtures("fake_core")
+@pytest.mark.parametrize("kind", [Kind.MARKET_REMINDER, Kind.MARKET_PLACE_FREED])
+async def test_a_market_booking_notice_puts_its_time_on_its_own_line(kind: Kind) -> None:
+    """"A reminder: Haircuts at Market, Tomorrow, …" put a capital mid-sentence."""
+    i18n = create_i18n("en")
+    for language in LANGUAGES:
+        session: Any = FakeSession()
+        with i18n.context(), i18n.use_locale(language):
+            shown = await render(session, OutboxMessage(kind=kind, payload=PAYLOAD),
+                                 session.rows[(Member, 1)])  # fmt: skip
+        first, second = shown.text.splitlines()[:2]
+        assert "17:00" not in first and "5:00" not in first, (language, shown.text)
+        assert second.startswith("🕒 "), (language, shown.text)

@@ -16,7 +16,7 @@ from bot.handlers.market.callbacks import Act, Market
 from bot.handlers.market.views import name_of, slot_time, when_text
 from bot.kit.formatters import duration_text
 from bot.kit.screens import Notice, Renderer, Send
-from bot.kit.times import day_text
+from bot.kit.times import day_text, when_line
 from core.db import utcnow
 from core.market.tables import MarketBooking, MarketEvent, MarketShift, MarketSlot, MarketUnit
 from core.models import Branch, Member
@@ -58,6 +58,11 @@ def _slot_text(slot: MarketSlot | None, time_zone: str) -> str:
     )
 
 
+def _when_line(slot: MarketSlot | None, time_zone: str) -> str:
+    """The booked time on its own line (none for a walk-in), so no sentence holds it."""
+    return "\n" + when_line(_slot_text(slot, time_zone)) if slot is not None else ""
+
+
 def _see_booking(booking: MarketBooking) -> InlineKeyboardMarkup:
     buttons = InlineKeyboardBuilder()
     buttons.button(
@@ -73,14 +78,9 @@ async def place_freed(session: AsyncSession, payload: dict[str, Any], reader: Me
         return None
     booking, event, unit, time_zone, slot = parts
     text = _(
-        "🎉 A place has freed up! Booking number {number} at {unit}, {event}, is now "
-        "confirmed: {when}."
-    ).format(
-        number=booking.number,
-        unit=name_of(unit.names),
-        event=name_of(event.names),
-        when=_slot_text(slot, time_zone),
-    )
+        "🎉 A place has freed up! Booking number {number} at {unit}, {event}, is now confirmed."
+    ).format(number=booking.number, unit=name_of(unit.names), event=name_of(event.names))
+    text += _when_line(slot, time_zone)
     return Send(text + await _for_whom(session, booking, reader), _see_booking(booking))
 
 
@@ -90,15 +90,11 @@ async def reminder(session: AsyncSession, payload: dict[str, Any], reader: Membe
         return None
     booking, event, unit, time_zone, slot = parts
     if payload.get("ahead") == "hour":
-        text = _("⏰ In about an hour: {unit} at {event}, {when}. Your number is {number}.")
+        text = _("⏰ In about an hour: {unit} at {event}. Your number is {number}.")
     else:
-        text = _("⏰ A reminder: {unit} at {event}, {when}. Your number is {number}.")
-    text = text.format(
-        unit=name_of(unit.names),
-        event=name_of(event.names),
-        when=_slot_text(slot, time_zone),
-        number=booking.number,
-    )
+        text = _("⏰ A reminder: {unit} at {event}. Your number is {number}.")
+    text = text.format(unit=name_of(unit.names), event=name_of(event.names), number=booking.number)
+    text += _when_line(slot, time_zone)
     text += "\n📍 " + escape(event.venue_address)
     return Send(text + await _for_whom(session, booking, reader), _see_booking(booking))
 
