@@ -134,6 +134,14 @@ async def test_the_card_is_found_again_and_every_step_leads_back_to_it(
     card = await winner.wait_reply()
     assert card["message_id"] == reminder["message_id"] and is_card(card, lang)
 
+    # "📋 My requests", where a resident's own requests are, leads there too for a volunteer.
+    await winner.tap(t(lang, "📋 My requests"))
+    mine = await winner.wait_reply()
+    assert t(lang, "📋 Requests I am helping with") in labels_of(mine)
+    await winner.tap_inline(t(lang, "📋 Requests I am helping with"), message_id=mine["message_id"])
+    listed = await winner.wait_reply()
+    assert listed["message_id"] == mine["message_id"] and NAMES[lang][0] in listed["text"]
+
     # Someone else's list is empty, and says where requests come from.
     other = helpers[1]
     await other.tap(t(lang, "🤝 Volunteering"))
