@@ -51,6 +51,12 @@ class NoLongerNeeded(DomainError):
     key = N_("This request is no longer open. Thank you for looking!")
 
 
+class NotHelping(DomainError):
+    """A card's button on a request this volunteer no longer has (done, handed back)."""
+
+    key = N_("You are no longer helping with this request; nothing was changed.")
+
+
 class WrongStep(DomainError):
     key = N_("This request has moved on; nothing was changed.")
 
@@ -279,18 +285,58 @@ async def accept(
     return Accepted(order, hold.id)
 
 
+@dataclass(frozen=True)
+class Declined:
+    """`yours`: the nudge's order, which this volunteer has already taken (a stale "Not this
+    time" after their Accept): nothing changed, and their card stays as it is."""
+
+    nudge: Nudge
+    yours: Order | None = None
+
+
 async def decline(
     session: AsyncSession, *, nudge_id: int, member_id: int, now: datetime | None = None
-) -> Nudge:
+) -> Declined:
     """ "Not this time": this volunteer is not offered the order again, and a coordinator who
-    asked them personally is told. Repeats are harmless."""
+    asked them personally is told. Repeats are harmless. A stale tap changes nothing: on a
+    nudge the volunteer accepted it says so (`Declined.yours`); on one taken by someone else,
+    or no longer needed, it is refused as Accept would be."""
     nudge = await _my_nudge(session, nudge_id, member_id)
     if nudge.status == NudgeStatus.SENT:
         nudge.status = NudgeStatus.DECLINED
         nudge.answered_at = now or utcnow()
         await nudges.tell_asker(session, nudge, notices.AskNo)
         await session.flush()
-    return nudge
+    elif nudge.status in (NudgeStatus.ACCEPTED, NudgeStatus.TAKEN, NudgeStatus.CLOSED):
+        order = await _fresh(session, nudge.order_id)
+        if order.volunteer_id == member_id and order.status in TAKEN:
+            return Declined(nudge, yours=order)
+        if order.status != OrderStatus.OPEN:
+            raise _refusal(order, member_id)
+    return Declined(nudge)
+
+
+TAKEN = (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED)
+
+
+async def helping_with(session: AsyncSession, member_id: int, limit: int = 10) -> list[Order]:
+    """The requests this volunteer has accepted and not yet marked done, soonest first."""
+    found = await session.scalars(
+        select(Order)
+        .where(Order.volunteer_id == member_id, Order.status == OrderStatus.ACCEPTED)
+        .order_by(Order.window_start, Order.id)
+        .limit(limit)
+    )
+    return list(found)
+
+
+async def card_order(session: AsyncSession, order_id: int, member_id: int) -> Order:
+    """The order whose card the volunteer opens again (from their list, a reminder, "No,
+    keep it" or Back): theirs and still to be done; else nothing to show."""
+    order = await _fresh(session, order_id)
+    if order.volunteer_id != member_id or order.status != OrderStatus.ACCEPTED:
+        raise NotHelping()
+    return order
 
 
 async def _volunteer_order(session: AsyncSession, order_id: int, member_id: int) -> Order:

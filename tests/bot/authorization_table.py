@@ -347,6 +347,8 @@ ROWS: list[Row] = [
     row("ostep:back", lambda w: OrderStep(action="back", order_id=w.accepted).pack(), VOLUNTEER),
     row("ostep:stars", lambda w: OrderStep(action="stars", order_id=w.ended, value=4).pack(), RESIDENT),
     row("ostep:thanks_skip", lambda w: OrderStep(action="thanks_skip", order_id=w.ended).pack(), MEMBERS),  # ends only the tapper's own step
+    row("ostep:card", lambda w: OrderStep(action="card", order_id=w.accepted).pack(), VOLUNTEER),
+    row("ostep:mine", lambda w: OrderStep(action="mine", order_id=0).pack(), MEMBERS),  # the tapper's own list
     row("stl:view", lambda w: Settle(action="view", order_id=w.disputed).pack(), COORDINATOR),
     row("stl:minutes", lambda w: Settle(action="minutes", order_id=w.disputed, value=60).pack(), COORDINATOR),
     row("stl:other", lambda w: Settle(action="other", order_id=w.disputed).pack(), COORDINATOR),

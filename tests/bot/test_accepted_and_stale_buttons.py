@@ -1,5 +1,6 @@
-"""The accepted volunteer gets the place's pin, and only they; a double tap on Accept gives
-one card; a button from an erased account does nothing to the same person's new account.
+"""The accepted volunteer gets the place's pin, and only they (help at home has none: see
+test_volunteer_card); a double tap on Accept gives one card; a button from an erased account
+does nothing to the same person's new account.
 Through the local Bot API server, in Chinese, Korean and English; taps that must change
 nothing are checked against every row of the database."""
 
@@ -17,7 +18,7 @@ from core.models import Identity, Member, VolunteerProfile
 from sandbox.persona import Persona
 from tests.bot.lang import t
 from tests.bot.rows import snapshot
-from tests.bot.test_request_help import category_label, fill_in, member, member_id
+from tests.bot.test_request_help import fill_in, member, member_id
 from tests.bot.test_volunteer_journey import grant, sweep, until, volunteer
 
 LANGS = ["zh_Hans", "ko", "en"]
@@ -129,37 +130,6 @@ async def test_the_accepted_volunteer_alone_gets_the_pin_and_a_double_tap_one_ca
     await winner.expect_no_reply(within=0.5)
     assert await snapshot(sessions) == before
     assert len(texts_with(winner, yours)) == 1 and len(pins(winner)) == 1
-
-
-async def test_help_at_home_goes_as_a_venue_with_the_address(person, sessions) -> None:
-    lang = "ko"
-    home = "서울 마포구 <새창로> 11 & \"3층\""
-    resident, helpers = await nudged_volunteers(
-        person, sessions, lang,
-        address=home, home_latitude=NEAR_THE_VOLUNTEERS[0], home_longitude=NEAR_THE_VOLUNTEERS[1],
-    )  # fmt: skip
-    await resident.tap(t(lang, "🙋 Ask for help"))
-    await resident.wait_reply()
-    await resident.tap(await category_label(sessions, "repairs", lang))
-    await resident.wait_reply()
-    await resident.tap(t(lang, "Skip ➡️"))
-    await resident.wait_reply()
-    await resident.tap(t(lang, "☀️ Tomorrow afternoon"))
-    await resident.wait_reply()
-    await resident.tap(t(lang, "🏠 My home"))
-    await resident.wait_reply()
-    await resident.tap_inline(t(lang, "✅ Send"))
-    await resident.wait_reply()
-    assert (await sweep(sessions, utcnow())).nudged == len(helpers)
-    for h in helpers:
-        await until(h, t(lang, "🔔 Someone near you would like help"))
-        assert home not in (h.last_text() or "")
-    await helpers[0].tap_inline(t(lang, "✅ Accept"))
-    venue = (await pinned(helpers[0], "venue"))["venue"]
-    assert (venue["title"], venue["address"]) == (NAMES[lang][0], home)
-    for h in helpers[1:]:
-        await until(h, t(lang, "Another volunteer has already said yes. Thank you all the same!"))
-        assert pins(h) == []
 
 
 async def sign_up_again(persona: Persona, sessions, name: str, lang: str) -> int:

@@ -19,6 +19,7 @@ from bot.handlers.asking.callbacks import (
     PickDay,
     RememberHome,
 )
+from bot.handlers.helping import views as helping_views
 from bot.kit import labels
 from bot.kit.formatters import category_text, description_text, duration_text, language, place_text
 from bot.kit.screens import Keyboard, inline, one_per_row
@@ -288,9 +289,12 @@ def reason_buttons(order_id: int) -> Keyboard:
 
 
 def orders_list_view(views: list[OrderView], member: Member) -> tuple[str, Keyboard | None]:
-    """The member's requests, one button each; no buttons when there are none."""
+    """The member's requests, one button each; no buttons when there are none. A volunteer
+    also finds here the way to the requests they are helping with."""
+    helping = [helping_views.helping_with_button()] if member.is_volunteer else []
     if not views:
-        return _("You have no requests yet. Tap “🙋 Ask for help” to make one."), None
+        text = _("You have no requests yet. Tap “🙋 Ask for help” to make one.")
+        return text, one_per_row(helping) if helping else None
     lines = [_("<b>Your requests</b> (tap one to see it or cancel it):"), ""]
     buttons = []
     for number, view in enumerate(views, start=1):
@@ -307,4 +311,4 @@ def orders_list_view(views: list[OrderView], member: Member) -> tuple[str, Keybo
                 OrderOpen(order_id=view.order.id).pack(),
             )
         )
-    return "\n".join(lines), one_per_row(buttons)
+    return "\n".join(lines), one_per_row(buttons + helping)

@@ -16,7 +16,12 @@ class NudgeAnswer(CallbackData, prefix="ndg"):
 class Do(StrEnum):
     """A button on a request: the volunteer's Done (then the minutes, or other), hand back
     (and yes), the requester's stars or "something is wrong", skipping the thank-you
-    note, and a message to the other side."""
+    note, and a message to the other side; the volunteer's list of the requests they are
+    helping with (MINE, no order) and a request's card shown again (CARD: from the list, a
+    reminder, "No, keep it" or Back).
+
+    On CARD, DONE and BACK, `value` is FROM_LIST when the card was opened from the list,
+    so that its screens lead back to it."""
 
     DONE = "done"
     MINUTES = "minutes"
@@ -27,6 +32,11 @@ class Do(StrEnum):
     RELAY = "relay"
     STARS = "stars"
     THANKS_SKIP = "thanks_skip"
+    MINE = "mine"
+    CARD = "card"
+
+
+FROM_LIST = 1
 
 
 class OrderStep(CallbackData, prefix="ostep"):

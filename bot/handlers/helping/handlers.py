@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.helping import views as ui
 from bot.handlers.helping.callbacks import Do, NudgeAnswer, OrderStep
-from bot.kit.edit import close_with, show_in_place
+from bot.kit.edit import close_with, show_in_place, show_screen
 from bot.kit.guards import Known
 from core import helping
-from core.models import Member
+from core.models import Member, OrderStatus
 
 router = Router(name="volunteer")
 
@@ -45,8 +45,17 @@ async def on_nudge(
         await query.answer(_("Sorry, this button is not for you."), show_alert=True)
         return
     if not callback_data.accept:
-        await helping.decline(session, nudge_id=callback_data.nudge_id, member_id=member.id)
-        await close_with(query, _("👌 No problem. Thank you for letting me know!"))
+        declined = await helping.decline(
+            session, nudge_id=callback_data.nudge_id, member_id=member.id
+        )
+        if declined.yours is None:
+            await close_with(query, _("👌 No problem. Thank you for letting me know!"))
+            return
+        # A stale "Not this time" after their own Accept: the card stays (or comes back).
+        await query.answer(_("You have already said yes to this one. Thank you!"))
+        if declined.yours.status == OrderStatus.ACCEPTED:
+            f = await ui.facts(session, declined.yours.id)
+            await show_in_place(query, ui.accepted_text(f), ui.volunteer_buttons(f))
         return
     accepted = await helping.accept(session, nudge_id=callback_data.nudge_id, member_id=member.id)
     if accepted.replayed:
@@ -55,7 +64,7 @@ async def on_nudge(
     await query.answer(_("Thank you!"))
     f = await ui.facts(session, accepted.order.id)
     # The pin goes as a new message, under the nudge the card replaces, so it can go first.
-    await _hand_over_place(query, f)
+    await hand_over_place(query, f)
     await show_in_place(query, ui.accepted_text(f), ui.volunteer_buttons(f))
     await _hand_over_voice(query, f.order.voice_file_id)
 
@@ -71,24 +80,17 @@ async def _hand_over_voice(query: CallbackQuery, voice_file_id: str | None) -> N
         await message.answer_voice(voice_file_id)
 
 
-async def _hand_over_place(query: CallbackQuery, f: ui.OrderFacts) -> None:
-    """The pin of the place, for the volunteer who took the order (and no one before): a
-    venue with the address when one was given, else the shared location. The card already
-    says the address in words, so a refused pin loses nothing and undoes nothing."""
+async def hand_over_place(query: CallbackQuery, f: ui.OrderFacts) -> None:
+    """The pin of the place, for the volunteer who took the order (and no one before): the
+    location the requester shared for it. Help at home has no pin: the point on file is the
+    area, not the door, and the card says the address or to ask for it. The card says the
+    place in words, so a refused pin loses nothing and undoes nothing."""
     message = query.message
-    order = f.order
-    if not isinstance(message, Message) or order.latitude is None or order.longitude is None:
+    pin = ui.pin_of(f)
+    if not isinstance(message, Message) or pin is None:
         return
     with contextlib.suppress(TelegramAPIError):
-        if order.address:
-            await message.answer_venue(
-                latitude=order.latitude,
-                longitude=order.longitude,
-                title=ui.place_title(f),
-                address=order.address,
-            )
-        else:
-            await message.answer_location(latitude=order.latitude, longitude=order.longitude)
+        await message.answer_location(latitude=pin[0], longitude=pin[1])
 
 
 @router.callback_query(OrderStep.filter(), ~Known())
@@ -110,7 +112,9 @@ async def on_done(
 ) -> None:
     f = await volunteers_order(session, callback_data.order_id, member)
     await query.answer()
-    await show_in_place(query, _("⏳ How long did it take?"), ui.minutes_buttons(f))
+    await show_in_place(
+        query, _("⏳ How long did it take?"), ui.minutes_buttons(f, callback_data.value)
+    )
 
 
 @router.callback_query(OrderStep.filter(F.action == Do.MINUTES), Known())
@@ -148,8 +152,29 @@ async def on_hand_back(
     await show_in_place(
         query,
         _("Give this request back, so that I find someone else?"),
-        ui.hand_back_buttons(f.order.id),
+        ui.hand_back_buttons(f.order.id, callback_data.value),
     )
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.CARD), Known())
+async def on_card(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    """The request's card again, with its buttons: from the list, a reminder, "No, keep it"
+    or Back from "How long did it take?"."""
+    order = await helping.card_order(session, callback_data.order_id, member.id)
+    f = await ui.facts(session, order.id)
+    await query.answer()
+    await show_in_place(query, ui.accepted_text(f), ui.volunteer_buttons(f, callback_data.value))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.MINE), Known())
+async def on_helping_with(query: CallbackQuery, session: AsyncSession, member: Member) -> None:
+    """The requests the volunteer has accepted, each opening its card."""
+    found = [await ui.facts(session, order.id) for order in await helping.helping_with(
+        session, member.id)]  # fmt: skip
+    await query.answer()
+    await show_screen(query, ui.helping_with_screen(found))
 
 
 @router.callback_query(OrderStep.filter(F.action == Do.BACK_YES), Known())

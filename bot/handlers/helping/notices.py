@@ -83,9 +83,11 @@ async def reminder(session: AsyncSession, payload: dict, member: Member) -> Noti
     first = _("⏰ In about an hour:") if notice.soon else _("⏰ Coming up:")
     lines = [first, f"<b>{t.what}</b>", "🕒 " + t.when]
     if member.id == t.f.order.volunteer_id:
-        lines.append("🏠 " + ui.place_words(t.f))
+        lines.append(ui.place_words(t.f))
         lines.append("👤 " + escape(t.f.beneficiary.name))
-    elif t.f.volunteer:
+        # The card's buttons, so that Done, a message or handing back are one tap away.
+        return Send("\n".join(lines), ui.volunteer_buttons(t.f))
+    if t.f.volunteer:
         lines.append(_("🤝 {name} is coming to help").format(name=t.volunteer))
     return Send("\n".join(lines))
 

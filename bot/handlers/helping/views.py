@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.handlers.coordination.callbacks import CoordStep, Find, Settle, SettleAction
-from bot.handlers.helping.callbacks import Do, OrderStep
+from bot.handlers.helping.callbacks import FROM_LIST, Do, OrderStep
+from bot.handlers.volunteer_profile.callbacks import Profile, ProfileStep
 from bot.kit.formatters import (
     balance_text,
     category_text,
@@ -28,12 +29,15 @@ from bot.kit.screens import Keyboard, Screen, inline, one_per_row
 from bot.kit.times import order_when_text
 from core import helping, notices
 from core.models import Branch, Category, Member, Order, OrderFunding
+from core.orders import Place
 
 ACCEPT = __("✅ Accept")
 NOT_THIS_TIME = __("Not this time")
 DONE = __("✔️ Done")
 HAND_BACK = __("↩️ I cannot go after all")
 HAND_BACK_YES = __("Yes, give it back")
+KEEP_IT = __("No, I will keep it")
+HELPING_WITH = __("📋 Requests I am helping with")
 SOMETHING_WRONG = __("⚠️ Something is wrong")
 AS_ESTIMATED = __("As estimated ({duration})")
 OTHER_TIME = __("✏️ Other")
@@ -118,17 +122,34 @@ def summary(f: OrderFacts) -> list[str]:
 
 
 def place_words(f: OrderFacts) -> str:
-    return escape(f.order.address or _("At the location that was shared"))
+    """Where the help is, as the volunteer who took it reads it (with its emoji). At the
+    resident's home: the address they keep with us (given with their consent), or, with
+    none on file, that they are to be asked for it; the point on file is only the area, so
+    it is never offered as the place."""
+    order, name = f.order, escape(f.beneficiary.name)
+    if order.place_kind == Place.HOME and order.address:
+        return _("🏠 At {name}'s home: {address}").format(name=name, address=escape(order.address))
+    if order.place_kind == Place.HOME:
+        return _(
+            "🏠 At {name}'s home. Please ask them for the exact address with the 💬 button."
+        ).format(name=name)
+    if order.address:
+        return "📍 " + escape(order.address)
+    return _("📍 At the location that was shared")
 
 
-def place_title(f: OrderFacts) -> str:
-    """The pin's title, plain text (a venue has no markup): whom the help is for."""
-    return f.beneficiary.name or category_text(f.category)
+def pin_of(f: OrderFacts) -> tuple[float, float] | None:
+    """The point to pin for the volunteer: only a location the requester shared for it (a
+    home's point on file is the area, not the door)."""
+    order = f.order
+    if order.place_kind == Place.HOME or order.latitude is None or order.longitude is None:
+        return None
+    return order.latitude, order.longitude
 
 
 def accepted_text(f: OrderFacts) -> str:
     lines = [_("🙏 Thank you! It is yours."), *summary(f)]
-    lines.append("🏠 " + place_words(f))
+    lines.append(place_words(f))
     lines.append("👤 " + escape(f.beneficiary.name))
     description = description_text(f.order.description, f.order.voice_file_id)
     if description:
@@ -144,15 +165,47 @@ def relay_text(name: str) -> str:
     return _("💬 Message {name}").format(name=name)
 
 
-def volunteer_buttons(f: OrderFacts) -> Keyboard:
+def volunteer_buttons(f: OrderFacts, value: int = 0) -> Keyboard:
+    """The card's buttons; `value` FROM_LIST: it was opened from the list, and leads back."""
     order_id = f.order.id
-    return one_per_row(
-        [
-            _step(relay_text(f.requester.name), Do.RELAY, order_id),
-            _step(str(DONE), Do.DONE, order_id),
-            _step(str(HAND_BACK), Do.BACK, order_id),
+    buttons = [
+        _step(relay_text(f.requester.name), Do.RELAY, order_id),
+        _step(str(DONE), Do.DONE, order_id, value),
+        _step(str(HAND_BACK), Do.BACK, order_id, value),
+    ]
+    if value == FROM_LIST:
+        buttons.append((str(BACK), OrderStep(action=Do.MINE, order_id=0).pack()))
+    return one_per_row(buttons)
+
+
+def helping_with_button() -> tuple[str, str]:
+    return str(HELPING_WITH), OrderStep(action=Do.MINE, order_id=0).pack()
+
+
+def helping_with_screen(found: list[OrderFacts]) -> Screen:
+    """The requests the volunteer has accepted, soonest first, each button opening its card."""
+    lines = [_("📋 <b>Requests you are helping with</b>")]
+    buttons = []
+    if not found:
+        lines.append(
+            _(
+                "You are not helping with any request just now. When someone near you needs "
+                "help, I will send you a message; you can also look in “📍 Near me”."
+            )
+        )
+    for number, f in enumerate(found, start=1):
+        what = category_text(f.category)
+        lines += [
+            "",
+            f"<b>{number}. {escape(what)}</b>",
+            "🕒 " + when_of(f.order, f.branch),
+            "👤 " + escape(f.beneficiary.name),
         ]
-    )
+        buttons.append(_step(f"{number}. {what}", Do.CARD, f.order.id, FROM_LIST))
+    if found:
+        lines += ["", _("Tap a request to see it, mark it done or message the person.")]
+    buttons.append((str(BACK_TO_PROFILE), ProfileStep(action=Profile.VIEW).pack()))
+    return Screen("\n".join(lines), one_per_row(buttons))
 
 
 def time_choices(
@@ -175,8 +228,14 @@ def done_text(f: OrderFacts, minutes: int) -> str:
     )
 
 
-def hand_back_buttons(order_id: int) -> Keyboard:
-    return inline([[_step(str(HAND_BACK_YES), Do.BACK_YES, order_id)]])
+def hand_back_buttons(order_id: int, value: int = 0) -> Keyboard:
+    """Yes, or keep it: the card again (leading back to the list if it came from there)."""
+    return one_per_row(
+        [
+            _step(str(HAND_BACK_YES), Do.BACK_YES, order_id),
+            _step(str(KEEP_IT), Do.CARD, order_id, value),
+        ]
+    )
 
 
 def confirmed_text(f: OrderFacts, order: Order, balance: int | None, *, ask_thanks: bool) -> str:
@@ -198,14 +257,15 @@ def skip_thanks_buttons(order_id: int) -> Keyboard:
     return inline([[_step(str(SKIP_THANKS), Do.THANKS_SKIP, order_id)]])
 
 
-def minutes_buttons(f: OrderFacts) -> Keyboard:
-    return inline(
-        time_choices(
-            f,
-            lambda minutes: OrderStep(action=Do.MINUTES, order_id=f.order.id, value=minutes),
-            OrderStep(action=Do.OTHER, order_id=f.order.id),
-        )
+def minutes_buttons(f: OrderFacts, value: int = 0) -> Keyboard:
+    """The times to pick, and Back to the card (to the list's card, `value` FROM_LIST)."""
+    rows = time_choices(
+        f,
+        lambda minutes: OrderStep(action=Do.MINUTES, order_id=f.order.id, value=minutes),
+        OrderStep(action=Do.OTHER, order_id=f.order.id),
     )
+    rows[-1].append(_step(str(BACK), Do.CARD, f.order.id, value))  # beside "Other"
+    return inline(rows)
 
 
 def stars_buttons(order_id: int, *, wrong: bool = True) -> Keyboard:

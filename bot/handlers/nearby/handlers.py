@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.classes import views as class_views
 from bot.handlers.helping import views as helping_views
+from bot.handlers.helping.handlers import hand_over_place
 from bot.handlers.nearby import views as ui
 from bot.handlers.nearby.callbacks import Near, NearAction
 from bot.handlers.offers import views as offer_views
@@ -77,6 +78,7 @@ async def on_take(
     await query.answer(_("Thank you!"))
     f = await helping_views.facts(session, accepted.order.id)
     await show_in_place(query, helping_views.accepted_text(f), helping_views.volunteer_buttons(f))
+    await hand_over_place(query, f)
 
 
 @router.callback_query(Near.filter(F.action == NearAction.CLASSES))

@@ -164,6 +164,7 @@ def _coordinator_buttons() -> Buttons:
 
 async def profile_screen(session: AsyncSession, row: VolunteerProfile, member: Member) -> Screen:
     buttons = [
+        ui.helping_with_button(),
         _button(str(ui.SKILLS), Profile.SKILLS),
         _button(str(ui.TIMES), Profile.TIMES),
         _button(str(ui.DISTANCE), Profile.DISTANCE),
