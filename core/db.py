@@ -32,6 +32,13 @@ T = TypeVar("T")
 WRITE_OPTION = "timebank_write"
 # On PostgreSQL, a pooled connection that sat unused this long is pinged before it is used.
 PING_IDLE_AFTER = 10.0
+# SQLite's page cache per connection, in KiB (its default is 2000). In WAL mode a connection
+# drops its whole cache when it begins a read after another connection committed, which in
+# the bot is nearly every transaction, so a bigger cache mostly holds the pages of one
+# transaction's scan (a broadcast, a sweep); freed, they stay resident in the malloc arena
+# of the connection's thread. With 15 connections that was up to 30 MB of a worker's
+# RSS on a 100,000-member city.
+SQLITE_CACHE_KIB = 512
 
 
 def utcnow() -> datetime:
@@ -98,6 +105,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
