@@ -24,6 +24,8 @@ async def test_sqlite_connections_get_a_small_page_cache_and_the_usual_pragmas(t
             assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
             assert await connection.scalar(text("PRAGMA busy_timeout")) == 30000
         assert engine.pool.size() == 15
+        # The last connection returned is taken first, so the idle ones prepare nothing.
+        assert engine.sync_engine.pool._pool.use_lifo  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
 
