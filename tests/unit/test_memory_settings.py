@@ -3,7 +3,10 @@ process: each costs megabytes per worker if lost."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,7 +14,7 @@ import textwrap
 import pytest
 from sqlalchemy import text
 
-from core.db import SQLITE_CACHE_KIB, create_engine
+from core.db import SQLITE_CACHE_KIB, SQLITE_CACHED_STATEMENTS, create_engine, in_sqlite_thread
 
 
 async def test_sqlite_connections_get_a_small_page_cache_and_the_usual_pragmas(tmp_path) -> None:
@@ -23,11 +26,36 @@ async def test_sqlite_connections_get_a_small_page_cache_and_the_usual_pragmas(t
             assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
             assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
             assert await connection.scalar(text("PRAGMA busy_timeout")) == 30000
+            # Prepared statements kept: what SQLite still holds after many distinct ones.
+            await connection.execute(text("CREATE TABLE numbers (n INTEGER)"))
+
+            def prepare_many(db: sqlite3.Connection) -> int:
+                for n in range(2 * SQLITE_CACHED_STATEMENTS):
+                    db.execute(f"SELECT n + {n} FROM numbers").fetchall()
+                return _prepared_statements(db)
+
+            kept = await in_sqlite_thread(connection, prepare_many)
+            assert SQLITE_CACHED_STATEMENTS <= 64
+            assert SQLITE_CACHED_STATEMENTS <= kept <= SQLITE_CACHED_STATEMENTS + 2
         assert engine.pool.size() == 15
         # The last connection returned is taken first, so the idle ones prepare nothing.
         assert engine.sync_engine.pool._pool.use_lifo  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
+
+
+def _prepared_statements(db: sqlite3.Connection) -> int:
+    """How many statements SQLite holds prepared for `db` (sqlite3_next_stmt), reading the
+    `sqlite3 *` CPython keeps right after the object's header."""
+    lib = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
+    lib.sqlite3_next_stmt.restype = ctypes.c_void_p
+    lib.sqlite3_next_stmt.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+    handle = ctypes.c_void_p.from_address(id(db) + object.__basicsize__).value
+    count, statement = 0, lib.sqlite3_next_stmt(handle, None)
+    while statement:
+        count += 1
+        statement = lib.sqlite3_next_stmt(handle, statement)
+    return count
 
 
 # Threads alive at once that each allocate, as aiosqlite's do; then glibc's malloc arenas.
