@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import itertools
 import json
 import logging
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -88,6 +91,7 @@ async def serve(
 
     `reuse_port` lets several worker processes listen on the webhook's port (`bot.workers`).
     """
+    limit_malloc_arenas()
     app = create_app(settings)
     bot = create_bot(settings)
     freeze_start_up_heap()
@@ -116,6 +120,30 @@ def freeze_start_up_heap() -> None:
     build_update_types()
     gc.collect()
     gc.freeze()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter, as MALLOC_ARENA_MAX sets it
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Let glibc's malloc keep at most `arenas` arenas (as `MALLOC_ARENA_MAX` would), unless
+    `MALLOC_ARENA_MAX` is set; whether the limit was set here. Call it before threads start.
+
+    By default each thread that allocates gets an arena of its own, up to 8 per core, and on
+    SQLite each pooled connection is a thread of aiosqlite's: its prepared statements and
+    page cache live in that thread's arena, and what one transaction freed (a scan's pages)
+    stays resident there, of no use to the others. On a 100,000-member city day that was
+    ~2 MB left free in each of 14 arenas; in two arenas the threads reuse each other's freed
+    memory. Elsewhere than glibc (musl, macOS) this does nothing."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return bool(mallopt(M_ARENA_MAX, arenas))
 
 
 async def wait_for_api(bot: Bot, first_delay: float = FIRST_DELAY) -> None:
