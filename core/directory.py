@@ -6,6 +6,7 @@ shown by its last four digits only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -35,6 +36,10 @@ class Found:
     open_requests: int
 
 
+# A query read as a phone number: digits with the spaces, dashes and brackets people type.
+_PHONE_TYPED = re.compile(r"[0-9\s+()-]+")
+
+
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -47,7 +52,7 @@ async def search_members(session: AsyncSession, branch_id: int, query: str) -> l
         return []
     digits = typed.digits(query)
     matches = [func.lower(Member.name).contains(_like_escaped(query.lower()), escape="\\")]
-    if len(digits) >= MIN_PHONE_DIGITS and len(digits) == len(query.replace(" ", "")):
+    if len(digits) >= MIN_PHONE_DIGITS and _PHONE_TYPED.fullmatch(typed.plain(query)):
         matches.append(Member.phone.endswith(digits))
     open_requests = (
         select(func.count())

@@ -102,6 +102,12 @@ _TIME_WORDS = (("点半", ":30"), ("點半", ":30"), ("시반", ":30"), ("点", 
                ("时", ":"), ("時", ":"), ("시", ":"), ("分", ""), ("분", ""))  # fmt: skip
 
 
+def names_half_of_day(text: str) -> bool:
+    """Whether a typed time says morning or afternoon (上午, 오후, pm…)."""
+    cleaned = "".join(typed.plain(text).split()).lower()
+    return any(word in cleaned for word in (*_AFTERNOON_WORDS, *_MORNING_WORDS))
+
+
 def parse_time(text: str) -> time:
     """A time typed by a person: '14:30', '9.15', '9' (hours), '0930', '下午3点半', '오후 3시'."""
     cleaned = "".join(typed.plain(text).split()).lower()

@@ -57,7 +57,7 @@ from core.market.events import (
 )
 from core.market.shifts import CorrectionInvalid
 from core.models import Branch, Member
-from core.schedule import local_today, parse_time
+from core.schedule import local_today, names_half_of_day, parse_time
 from core.volunteers import CoordinatorOnly
 
 DID_NOT_COME = __("🚫 Did not come")
@@ -470,12 +470,24 @@ _NAMED_MONTH_FIRST = re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:
 _DAY_FIRST = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?(?:,?\s*(\d{4}))?")
 
 
+# How far ahead a day typed without its year may be: "12월 1일" typed on 4 December is a
+# mistake, not next December.
+_AHEAD_WITHOUT_YEAR = timedelta(days=183)
+
+
 def _coming(month: int, day: int, today: date, year: str | None = None) -> date:
-    """The day and month given, in the year given, else the next time it comes."""
+    """The day and month given, in the year given, else the next time it comes within
+    `_AHEAD_WITHOUT_YEAR` (ValueError beyond: a day already past, most likely)."""
     if year:
         return date(int(year), month, day)
-    found = date(today.year, month, day)
-    return found if found >= today else date(today.year + 1, month, day)
+    for candidate in (today.year, today.year + 1):
+        try:
+            found = date(candidate, month, day)
+        except ValueError:  # 29 February of a year without one
+            continue
+        if today <= found <= today + _AHEAD_WITHOUT_YEAR:
+            return found
+    raise ValueError(f"{month}-{day} is not in the coming months")
 
 
 def _month_named(word: str) -> int:
@@ -528,10 +540,28 @@ def parse_hours(text: str) -> tuple[time, time] | None:
         opens, closes = (parse_time(part) for part in parts)
     except InvalidInput:
         return None
-    if closes <= opens and opens.hour >= 12 and closes.hour < 12 < closes.hour + 12:
-        # "下午2点到5点", "2pm-5": the closing hour is in the afternoon it began in.
+    if closes <= opens and closes.hour < 12 and _bare_hour(parts[1]):
+        # "下午2点到5点", "9-5": a closing hour alone, saying neither morning nor afternoon,
+        # is the afternoon's when the morning's would come before the opening.
         closes = closes.replace(hour=closes.hour + 12)
     return (opens, closes) if opens < closes else None
+
+
+def _bare_hour(text: str) -> bool:
+    """An hour typed alone ("5", "5点", "5시", "1点半"): no minutes, no morning or afternoon."""
+    return len(typed.digits(text)) <= 2 and not names_half_of_day(text)
+
+
+def parse_day_and_hours(text: str, today: date) -> tuple[date, tuple[time, time]] | None:
+    """A day and its hours typed together, "12월 20일 9-12" or "Dec 20 9:00-11:30": the
+    first split at a space where both halves read."""
+    words = typed.plain(text).split()
+    for cut in range(1, len(words)):
+        day = parse_day(" ".join(words[:cut]), today)
+        hours = parse_hours(" ".join(words[cut:])) if day else None
+        if day and hours:
+            return day, hours
+    return None
 
 
 def hours_label(opens: time, closes: time) -> str:
@@ -539,12 +569,13 @@ def hours_label(opens: time, closes: time) -> str:
 
 
 async def move_day_prompt(step: State, turn: Turn) -> Screen:
+    example = f"{day_example(utcnow().date())} 9:00-11:30"
     return Screen(
         _(
             "Type the new day and hours, like {example}. Everyone who booked will be "
             "told in their language."
-        ).format(example="2026-12-12 9:00-11:30"),
-        keyboards.reply([], placeholder="2026-12-12 9:00-11:30"),
+        ).format(example=example),
+        keyboards.reply([], placeholder=example),
     )
 
 
@@ -574,12 +605,11 @@ async def on_move_when(message: Message, turn: Turn, member: Member) -> None:
     data = await turn.data()
     view = await market.event_view(turn.session, int(data["event_id"]))
     today = local_today(view.time_zone, utcnow())
-    day_part, _space, hours_part = (message.text or "").strip().partition(" ")
-    day = parse_day(day_part, today)
-    hours = parse_hours(hours_part)
-    if day is None or hours is None:
+    found = parse_day_and_hours(message.text or "", today)
+    if found is None:
         await turn.reask()
         return
+    day, hours = found
     await market.move_event(
         turn.session,
         view.event_id,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.conversations.market import parse_day, parse_hours, parse_names
+from bot.conversations.market import parse_day, parse_day_and_hours, parse_hours, parse_names
 from bot.handlers.market import views
 from bot.handlers.market.callbacks import Act, Market
 from core.errors import DomainError
@@ -209,3 +209,49 @@ def test_the_day_step_shows_what_a_date_looks_like(lang, example) -> None:
 
     assert say(lang, lambda: day_example(date(2026, 12, 3))) == example
     assert parse_day(example, date(2026, 12, 3)) == date(2026, 12, 10)
+
+
+@pytest.mark.parametrize(
+    ("typed_day", "today", "expected"),
+    [
+        ("12월 1일", date(2026, 12, 4), None),  # already past: a mistake, not next December
+        ("12월 20일", date(2026, 12, 25), None),
+        ("1월 3일", date(2026, 12, 25), date(2027, 1, 3)),  # over the year's end
+        ("12月20日", date(2026, 1, 3), None),  # eleven months off
+        ("2월 29일", date(2027, 12, 1), date(2028, 2, 29)),  # the next 29 February
+        ("2월 29일", date(2026, 12, 1), None),
+    ],
+)
+def test_a_day_without_its_year_is_one_of_the_coming_months(typed_day, today, expected) -> None:
+    assert say("ko", lambda: parse_day(typed_day, today)) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed_hours", "expected"),
+    [
+        ("9-5", (time(9), time(17))),
+        ("10-2", (time(10), time(14))),
+        ("上午11点到1点", (time(11), time(13))),
+        ("下午2点到5点", (time(14), time(17))),
+        ("2pm-5am", None),  # said in so many words: not turned into 5 in the afternoon
+        ("下午2点到上午5点", None),
+        ("11:00-9:00", None),  # written to the minute: as typed
+        ("22-1", None),
+    ],
+)
+def test_a_closing_hour_alone_is_the_afternoons_when_it_must_be(typed_hours, expected) -> None:
+    assert parse_hours(typed_hours) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed"),
+    [
+        ("ko", "12월 20일 9-12"),
+        ("zh_Hans", "12月20日\u30009点到12点"),
+        ("en", "Dec 20 9:00-12:00"),
+        ("en", "2026-12-20 9-12"),
+    ],
+)
+def test_moving_the_day_reads_the_day_and_hours_typed_together(lang, typed) -> None:
+    found = say(lang, lambda: parse_day_and_hours(typed, date(2026, 12, 3)))
+    assert found == (date(2026, 12, 20), (time(9), time(12)))

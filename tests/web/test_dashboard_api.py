@@ -195,6 +195,8 @@ async def test_member_search_by_name_or_phone_end(client, seeded) -> None:
     assert [m["name"] for m in found] == [HIDDEN_NAME]
     assert found[0]["phone_end"] == "0001" and "address" not in found[0]
     assert found[0]["balance"] == 600 - 90 - 60 - 45 + 45 - 30
+    for typed in ("０００１", "00-01", "00\u30000１"):  # as a phone keyboard or a CJK one types it
+        assert [m["name"] for m in await search(typed)] == [HIDDEN_NAME], typed
     assert [m["name"] for m in await search("zhao")] == ["Zhao Lei"]
     assert await search("%") == []
     assert await search("") == []
