@@ -23,6 +23,7 @@ queue went out (a task that outlives its update) is sent at once.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import logging
 from collections.abc import Iterator, Mapping
@@ -77,6 +78,7 @@ class Replies:
         self.calls: list[tuple[TelegramMethod[Any], int | None]] = []  # with its placeholder
         self.placeholders: dict[int, int | None] = {}  # placeholder → real id once sent
         self.kept = False  # a placeholder went into the conversation's FSM data
+        self.kept_data: dict[str, Any] = {}  # the data as the update last set it
         self.open = True
 
     @contextlib.contextmanager
@@ -149,8 +151,10 @@ class Replies:
         )
 
     async def _record_ids(self, state: FSMContext) -> None:
-        """Put the real ids where the handler kept placeholders: a small write of its own."""
-        data = await state.get_data()
+        """Put the real ids where the handler kept placeholders: a small write of its own.
+        The data is the update's last (the committed one: its chat's next update waits for
+        these replies), so it is not read again."""
+        data = self.kept_data
         fixed = {key: self._real(value) for key, value in data.items()}
         if fixed != data:
             await state.set_data(fixed)
@@ -166,6 +170,7 @@ def note_kept(data: Mapping[str, Any]) -> None:
     to be replaced once the message is sent (so updates that keep none pay nothing)."""
     replies = _current.get()
     if replies is not None and replies.placeholders:
+        replies.kept_data = copy.deepcopy(dict(data))
         if any(isinstance(v, int) and v in replies.placeholders for v in data.values()):
             replies.kept = True
 

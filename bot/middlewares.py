@@ -200,14 +200,17 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         data["update_context"] = found
         conversation = Conversation(key, found.state, found.data) if key is not None else None
         conversation_token = update_conversation.set(conversation)
+        saved = False
         try:
             mark = await write_mark(session, conn)
             result = await handler(event_, data)
             if conversation is not None:
-                await conversation.save(session)
+                saved = await conversation.save(session)
         finally:
             update_conversation.reset(conversation_token)
-        wrote = await wrote_since(session, mark, conn)
+        # A new step wrote for sure; asking the database again would be a round trip on
+        # PostgreSQL (`wrote_since`).
+        wrote = saved or await wrote_since(session, mark, conn)
         if not wrote and not transaction_begun(conn):
             # Only the update's read ran, ahead of any BEGIN (/help, a menu): nothing to
             # commit; the session's close ends it.

@@ -56,14 +56,16 @@ class Conversation:
     def changed(self) -> bool:
         return (self.state, self.data) != self.read
 
-    async def save(self, session: AsyncSession) -> None:
-        """Write the state if it changed since it was read; nothing otherwise."""
+    async def save(self, session: AsyncSession) -> bool:
+        """Write the state if it changed since it was read; nothing otherwise. Whether it
+        wrote (an upsert always does: the unit of work need not ask the database)."""
         if not self.changed:
-            return
+            return False
         dialect = session.bind.dialect.name
         statement = _upsert_statement(dialect, self.key, state=self.state, data=dict(self.data))
         await session.execute(statement)
         self.read = (self.state, copy.deepcopy(self.data))
+        return True
 
 
 update_conversation: ContextVar[Conversation | None] = ContextVar(

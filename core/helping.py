@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from core import coordinators, ledger, members, notices, nudges, outbox
 from core.db import utcnow
@@ -149,15 +150,16 @@ async def _moved(
     order_id: int,
     before: str | tuple[str, ...],
     after: str,
+    *only: ColumnElement[bool],
     **values: object,
 ) -> Order | None:
     """`_move` that returns the order as the UPDATE left it (RETURNING the whole row, the
     session's copy refreshed with it), or None if this call did not win: one round trip
-    instead of the UPDATE and a read after it."""
+    instead of the UPDATE and a read after it. `only`: further conditions on the order."""
     befores = (before,) if isinstance(before, str) else before
     changed = await session.execute(
         update(Order)
-        .where(Order.id == order_id, Order.status.in_(befores))
+        .where(Order.id == order_id, Order.status.in_(befores), *only)
         .values(status=after, **values)
         .returning(Order),
         execution_options={"synchronize_session": False, "populate_existing": True},
@@ -405,14 +407,16 @@ async def mark_done(
     payer's account to cover the difference now (or refuses, changing nothing)."""
     now = now or utcnow()
     minutes = check_minutes(minutes)
-    order = await _volunteer_order(session, order_id, member_id)
-    if order.status == OrderStatus.DONE and order.actual_minutes == minutes:
-        return order
+    # The move first, for the volunteer only: the order is read apart only when it did not
+    # win (someone else's order, a repeated tap, a wrong step).
     done = await _moved(
-        session, order.id, OrderStatus.ACCEPTED, OrderStatus.DONE, actual_minutes=minutes,
-        updated_at=now,
+        session, order_id, OrderStatus.ACCEPTED, OrderStatus.DONE,
+        Order.volunteer_id == member_id, actual_minutes=minutes, updated_at=now,
     )  # fmt: skip
     if done is None:
+        order = await _volunteer_order(session, order_id, member_id)
+        if order.status == OrderStatus.DONE and order.actual_minutes == minutes:
+            return order
         raise WrongStep()
     order = done
     progress = await nudges.advance_progress(session, order.id, done_at=now)
@@ -466,16 +470,21 @@ async def confirm(
     now = now or utcnow()
     if rating not in STARS:
         raise RatingInvalid()
-    order = await _fresh(session, order_id)
-    actor = await _may_confirm(session, order, member_id)
-    if order.status == OrderStatus.CONFIRMED:
-        return Confirmed(order, None, replayed=True)
+    # The move first, for the requester or the beneficiary only: the order is read apart
+    # only when it did not win (someone else's order, a repeated tap, a wrong step).
     confirmed = await _moved(
-        session, order.id, OrderStatus.DONE, OrderStatus.CONFIRMED, updated_at=now
-    )
+        session, order_id, OrderStatus.DONE, OrderStatus.CONFIRMED,
+        or_(Order.requester_id == member_id, Order.beneficiary_id == member_id),
+        updated_at=now,
+    )  # fmt: skip
     if confirmed is None:
+        order = await _fresh(session, order_id)
+        await _may_confirm(session, order, member_id)
+        if order.status == OrderStatus.CONFIRMED:
+            return Confirmed(order, None, replayed=True)
         raise WrongStep()
     order = confirmed
+    actor = await _may_confirm(session, order, member_id)
     await nudges.advance_progress(session, order.id, confirmed_at=now, rating=rating)
     hold = await pending_hold(session, order.id)
     if hold is None:

@@ -35,6 +35,7 @@ from core.models import (
     Category,
     Identity,
     Member,
+    Membership,
     Order,
     OrderEvent,
     OrderFunding,
@@ -394,30 +395,50 @@ async def preview(
 @dataclass(frozen=True)
 class Start:
     """What a new request begins with: for whom, their home branch and every branch they
-    are in (the help may be in any), and their last order to repeat."""
+    are in (the help may be in any), and whether they have a last order to repeat."""
 
     beneficiary: Member
     branch: Branch
-    last_order: Order | None
+    has_last: bool
     branches: list[Branch]
 
 
 async def start_request(
     session: AsyncSession, *, requester_id: int, beneficiary_id: int, max_open: int
 ) -> Start:
-    """May the requester begin asking for help for the beneficiary now? Writes nothing."""
+    """May the requester begin asking for help for the beneficiary now? Writes nothing.
+
+    The first question waits on this, so what it reads besides the two people and the
+    branch (usually in the session already) is one statement: the beneficiary's open
+    orders, whether there is a last order to repeat, and whether they are in other
+    branches (whose rows are read only then)."""
     beneficiary = await authorise(session, requester_id, beneficiary_id)
     branch = await session.get(Branch, beneficiary.branch_id) if beneficiary.branch_id else None
     if branch is None:
         raise NoBranch()
-    if await open_count(session, beneficiary.id) >= max_open:
+    row = (
+        await session.execute(
+            select(
+                select(func.count())
+                .where(Order.beneficiary_id == beneficiary.id, Order.status.in_(OPEN_STATUSES))
+                .scalar_subquery(),
+                select(Order.id)
+                .where(Order.requester_id == requester_id, Order.beneficiary_id == beneficiary.id)
+                .exists(),
+                select(Membership.branch_id)
+                .where(
+                    Membership.member_id == beneficiary.id,
+                    Membership.branch_id != beneficiary.branch_id,
+                )
+                .exists(),
+            )
+        )
+    ).one()
+    opened, has_last, elsewhere = int(row[0] or 0), bool(row[1]), bool(row[2])
+    if opened >= max_open:
         raise TooManyOpenOrders(maximum=max_open)
-    return Start(
-        beneficiary,
-        branch,
-        await last_order(session, requester_id, beneficiary.id),
-        await memberships.branches_of(session, beneficiary),
-    )
+    branches = await memberships.branches_of(session, beneficiary) if elsewhere else [branch]
+    return Start(beneficiary, branch, has_last, branches)
 
 
 @dataclass(frozen=True)

@@ -408,7 +408,7 @@ async def begin(
         "coordinator": member.is_coordinator,
         "time_zone": start.branch.time_zone,
         "has_home": has_home,
-        "has_last": start.last_order is not None,
+        "has_last": start.has_last,
         "minutes": orders.DEFAULT_ESTIMATE,
     }
     if len(start.branches) > 1:

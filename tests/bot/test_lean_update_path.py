@@ -12,15 +12,20 @@ from typing import Any
 import pytest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message, Update
 from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App, create_app, create_bot
+from bot.kit import keyboards
+from bot.kit.formatters import error_text
+from bot.kit.screens import Screen
+from bot.kit.steps import Steps, Turn
 from core import members
 from core.config import load_settings
 from core.db import create_engine, session_factory, transaction, utcnow
-from core.errors import N_, DomainError
+from core.errors import N_, DomainError, InvalidInput
 from core.models import Branch, ConversationState, Member, ProcessedUpdate
 from sandbox.client import SandboxClient
 from tests.bot.conftest import TOKEN
@@ -409,3 +414,88 @@ async def test_a_write_refused_to_a_stale_read_runs_again_with_the_lock(
     async with sessions() as session:
         recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
         assert {7_300_001, 7_300_500, 7_300_999} <= recorded
+
+
+class Probe(StatesGroup):
+    step = State()
+
+
+async def test_a_wizard_step_takes_no_savepoint_unless_refused_after_a_write(
+    worker, ann, sessions
+) -> None:
+    """A wizard's step machine (`bot.kit.steps.TurnMiddleware`) undoes a refused handler's
+    writes by the error boundary's one mechanism: no savepoint up front (a step that reads,
+    or is refused before it wrote, sends none), and a refusal after a write handles the
+    update again with the savepoint first, so the write is undone and the wizard's answer
+    (a re-ask, or its end) goes out once."""
+    runs: list[str] = []
+
+    async def stop(turn: Turn) -> None:
+        await turn.leave("cancelled")
+
+    async def refused(turn: Turn, error: DomainError) -> None:
+        await turn.leave(f"refused: {error_text(error)}")
+
+    steps = Steps(
+        Probe, name="probe", prompt=lambda step, turn: _screen("the question"), cancel=stop,
+        way_on=lambda member: keyboards.main_menu(), refused=refused, reask_on=(InvalidInput,),
+    )  # fmt: skip
+
+    @steps.router.message(Command("probe"))
+    async def enter(message: Message, turn: Turn) -> None:
+        await turn.ask(Probe.step)
+
+    @steps.router.message(Probe.step, Command("reads"))
+    async def reads(message: Message, turn: Turn) -> None:
+        runs.append("reads")
+        await message.answer(f"{await turn.session.scalar(select(Branch.code).limit(1))}")
+
+    @steps.router.message(Probe.step, Command("invalid"))
+    async def invalid(message: Message, turn: Turn) -> None:
+        runs.append("invalid")
+        await turn.session.scalar(select(Branch.code).limit(1))
+        raise InvalidInput(N_("Sorry, I did not understand that."))
+
+    @steps.router.message(Probe.step, Command("writes"))
+    async def writes_then_refused(message: Message, turn: Turn) -> None:
+        runs.append("writes")
+        await turn.session.execute(text("UPDATE branches SET code = 'west' WHERE code = 'south'"))
+        raise DomainError(N_("Sorry, I could not find that."))
+
+    routers = worker.app.dispatcher.include_router(steps.router).parent_router.sub_routers
+    routers.insert(0, routers.pop())  # ahead of the app's own, and its fallback
+    statements: list[str] = []
+    event.listen(
+        worker.app.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: statements.append(statement),
+    )
+    await worker.feed("/whoami")
+    await worker.feed("/probe")
+    statements.clear()
+    await worker.feed("/reads")
+    await worker.feed("/invalid")
+    assert runs == ["reads", "invalid"]
+    assert not [s for s in statements if "SAVEPOINT" in s], statements
+    await worker.feed("/writes", update_id=7_400_001)
+    assert runs == ["reads", "invalid", "writes", "writes"]
+    await worker.feed("/writes", update_id=7_400_001)  # redelivered: handled already
+    assert runs == ["reads", "invalid", "writes", "writes"]
+    replies = await _replies(ann, 4)
+    assert replies == [
+        "the question",
+        "north",
+        "Sorry, I did not understand that.\n\nthe question",
+        "refused: Sorry, I could not find that.",
+    ]
+    async with sessions() as session:
+        codes = set(await session.scalars(select(Branch.code)))
+        state = await session.scalar(select(ConversationState.state))
+        recorded = set(await session.scalars(select(ProcessedUpdate.update_id)))
+    assert codes == {"north", "south"}
+    assert state is None
+    assert 7_400_001 in recorded
+
+
+async def _screen(text_: str) -> Screen:
+    return Screen(text_, keyboards.reply([]))

@@ -513,7 +513,7 @@ async def test_start_refuses_early_when_the_limit_is_reached(sessions, world) ->
         start = await orders.start_request(
             session, requester_id=world["father"], beneficiary_id=world["father"], max_open=1
         )
-        assert start.last_order is None and start.branch.code == "luoshan"
+        assert not start.has_last and start.branch.code == "luoshan"
     await _place(sessions, world, max_open=1)
     async with sessions() as session:
         with pytest.raises(orders.TooManyOpenOrders):
