@@ -58,9 +58,11 @@ POLL_TIMEOUT = 30
 POLL_LIMIT = 100
 # While updates are in flight, `getUpdates` returns them again at once (they are not
 # confirmed yet), so the poller asks again only once the oldest one finished, or after
-# BUSY_WAIT for new ones behind them; never more often than every MIN_INTERVAL. An answer
-# that brought new updates and had room for more is asked again after MIN_INTERVAL: a
-# burst is arriving, and the rest of it must not wait for the first update's replies.
+# BUSY_WAIT for new ones behind them; never more often than every `Poller.pause()`. An
+# answer that brought new updates and had room for more is asked again after that pause: a
+# burst is arriving, and the rest of it must not wait for the first update's replies. Each
+# answer brings every update in flight back, so the pause grows with them, up to
+# MIN_INTERVAL for a full window: a few in flight cost little to ask about again.
 BUSY_WAIT = 0.1
 MIN_INTERVAL = 0.02
 RUNNING_LIMIT = 2 * POLL_LIMIT
@@ -264,19 +266,28 @@ class Poller:
                 # The long poll answers with the first update of a burst, the rest of it
                 # behind: waiting for that first one to finish (its replies, ~a Bot API
                 # round trip away) would hold the burst back by as much.
-                await asyncio.sleep(MIN_INTERVAL)
+                await asyncio.sleep(self.pause())
             elif self.in_flight:
                 await self.until_one_finishes()
 
+    def pause(self) -> float:
+        """The least time between two polls while updates are in flight: each answer brings
+        them all back (the Bot API's and the bot's work grow with them), so a few are asked
+        about again soon and a full window after MIN_INTERVAL. A fixed MIN_INTERVAL held the
+        first updates of each burst (the long poll's answer brings one or a few) alone for
+        20 ms, and an update arriving just after another finished waited as long."""
+        return MIN_INTERVAL * min(1.0, len(self.in_flight) / POLL_LIMIT)
+
     async def until_one_finishes(self) -> None:
-        """Until an update in flight finishes, between MIN_INTERVAL and BUSY_WAIT.
+        """Until an update in flight finishes, between `pause()` and BUSY_WAIT.
 
         Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as
         the event is set, and a stopping bot would then poll on for good."""
         self.changed.clear()
-        await asyncio.sleep(MIN_INTERVAL)
+        pause = self.pause()
+        await asyncio.sleep(pause)
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(BUSY_WAIT - MIN_INTERVAL):
+            async with asyncio.timeout(BUSY_WAIT - pause):
                 await self.changed.wait()
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

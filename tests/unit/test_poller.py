@@ -176,3 +176,51 @@ async def test_updates_replying_slowly_hold_back_the_next_poll(monkeypatch) -> N
     assert len(polls) > 2
     for task in poller.running:
         task.cancel()
+
+
+async def test_the_first_updates_of_a_burst_are_asked_after_soon() -> None:
+    """The long poll's answer brings a burst's first update or few; the poll for the rest
+    waited MIN_INTERVAL (20 ms) whatever was in flight, and the first updates of every
+    burst, or one arriving as another was handled, waited as long (one /help at a time:
+    20 ms a reply instead of 4). Each answer brings what is in flight back, so the pause
+    grows with it: a full window is still asked about every MIN_INTERVAL at most."""
+    dispatcher = CountingDispatcher()  # never released: what it takes stays in flight
+    poller = Poller(dispatcher=dispatcher, bot=None, workflow={})  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    polled_at: list[float] = []
+    done = asyncio.Event()
+
+    async def get_updates(params: dict) -> list[dict]:
+        polled_at.append(loop.time())
+        if len(polled_at) == 1:
+            return [{"update_id": 7}]
+        done.set()
+        await asyncio.sleep(3600)
+        return []
+
+    poller._get_updates = get_updates  # type: ignore[method-assign]
+    polling = asyncio.create_task(poller.run())
+    async with asyncio.timeout(5):
+        await done.wait()
+    polling.cancel()
+    await asyncio.wait([polling], timeout=1)
+    for task in poller.in_flight.values():
+        task.cancel()
+
+    assert polled_at[1] - polled_at[0] < MIN_INTERVAL / 4
+    poller.in_flight = {n: None for n in range(runner.POLL_LIMIT)}  # type: ignore[misc]
+    assert poller.pause() == MIN_INTERVAL
+
+
+async def test_an_update_finishing_with_few_in_flight_is_followed_soon() -> None:
+    """One update in flight that finishes at once: the next poll is not held MIN_INTERVAL."""
+    poller = Poller(dispatcher=None, bot=None, workflow={})  # type: ignore[arg-type]
+    poller.in_flight = {7: None}  # type: ignore[dict-item]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.create_task(poller.until_one_finishes())
+    await asyncio.sleep(0)
+    poller.changed.set()
+    await asyncio.wait_for(waiting, timeout=1)
+
+    assert loop.time() - started < MIN_INTERVAL / 4
