@@ -37,7 +37,7 @@ async def test_as_soon_as_possible_stands_on_its_own_line(kind: Kind) -> None:
 
 COORDINATOR_KINDS = [
     Kind.ASK_YES, Kind.ESCALATED, Kind.NEEDS_SPONSOR, Kind.LAPSED_UNCOVERED,
-    Kind.ALERT_SETTLED, Kind.ALERT_EXPIRED,
+    Kind.ALERT_SETTLED, Kind.ALERT_EXPIRED, Kind.DISPUTE, Kind.SETTLED,
 ]  # fmt: skip
 
 

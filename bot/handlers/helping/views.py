@@ -26,7 +26,7 @@ from bot.kit.formatters import (
 )
 from bot.kit.labels import BACK
 from bot.kit.screens import Keyboard, Screen, inline, one_per_row
-from bot.kit.times import order_when_text
+from bot.kit.times import order_when_text, when_line
 from core import helping, notices
 from core.models import Branch, Category, Member, Order, OrderFunding
 from core.orders import Place
@@ -293,9 +293,8 @@ def settle_view(f: OrderFacts, disputed_by: Member | None) -> Screen:
     """What a coordinator sees of a disputed or unconfirmed order, with the ways to settle it."""
     what, when = escape(category_text(f.category)), when_of(f.order, f.branch)
     if disputed_by is not None:
-        first = _(
-            "⚠️ {name} says something is wrong with {category}, {when}. Please look into it."
-        ).format(name=escape(disputed_by.name), category=what, when=when)
+        first = _("⚠️ {name} says something is wrong with {category}. Please look into it.")
+        first = first.format(name=escape(disputed_by.name), category=what) + "\n" + when_line(when)
     else:
         first = _("🕓 {category} for {name} was done but nobody has confirmed it yet.").format(
             category=what, name=escape(f.beneficiary.name)
@@ -388,15 +387,13 @@ async def settled_text(
     reason = settled.reason
     if settled.outcome == "not_credited":
         if is_volunteer:
-            first = _(
-                "📝 A coordinator has looked into {category}, {when}: no time is credited for it."
-            )
+            first = _("📝 A coordinator has looked into {category}: no time is credited for it.")
         else:
             first = _(
-                "📝 A coordinator has looked into {category}, {when}: nothing is paid, "
+                "📝 A coordinator has looked into {category}: nothing is paid, "
                 "and the time held for it is free again."
             )
-        lines = [first.format(category=what, when=when)]
+        lines = [first.format(category=what), when_line(when)]
         if reason:
             lines.append(_("Reason: {reason}").format(reason=escape(reason)))
         return "\n".join(lines)
@@ -404,21 +401,18 @@ async def settled_text(
     reported = settled.reported
     if is_volunteer and settled.outcome == "corrected" and reported:
         first = _(
-            "✅ A coordinator has settled {category}, {when}: {duration} are now in your "
+            "✅ A coordinator has settled {category}: {duration} are now in your "
             "passbook (you reported {reported})."
-        ).format(category=what, when=when, duration=duration, reported=duration_text(reported))
+        ).format(category=what, duration=duration, reported=duration_text(reported))
     elif is_volunteer:
         first = _(
-            "✅ A coordinator has confirmed {category}, {when}: "
-            "{duration} are now in your passbook."
-        ).format(category=what, when=when, duration=duration)
+            "✅ A coordinator has confirmed {category}: {duration} are now in your passbook."
+        ).format(category=what, duration=duration)
     else:
-        first = _(
-            "✅ A coordinator has settled {category}, {when}: {duration} paid to {name}."
-        ).format(
-            category=what, when=when, duration=duration,
-            name=escape(f.volunteer.name if f.volunteer else ""),
-        )  # fmt: skip
+        first = _("✅ A coordinator has settled {category}: {duration} paid to {name}.").format(
+            category=what, duration=duration, name=escape(f.volunteer.name if f.volunteer else "")
+        )
+    first += "\n" + when_line(when)
     paid = member.id == f.order.beneficiary_id and f.order.funding != OrderFunding.POOL
     if is_volunteer or paid:
         return first + "\n" + balance_text(await helping.balance(session, member.id))
