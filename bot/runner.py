@@ -130,7 +130,9 @@ MALLOC_ARENAS = 2
 
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Let glibc's malloc keep at most `arenas` arenas (as `MALLOC_ARENA_MAX` would), unless
-    `MALLOC_ARENA_MAX` is set; whether the limit was set here. Call it before threads start.
+    the operator chose (`MALLOC_ARENA_MAX`, or `glibc.malloc.arena_max` in `GLIBC_TUNABLES`);
+    whether the limit was set here. Call it before threads start: arenas made already stay,
+    and once glibc has made more than 8 it keeps its own limit whatever this sets.
 
     By default each thread that allocates gets an arena of its own, up to 8 per core, and on
     SQLite each pooled connection is a thread of aiosqlite's: its prepared statements and
@@ -138,7 +140,10 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     stays resident there, of no use to the others. On a 100,000-member city day that was
     ~2 MB left free in each of 14 arenas; in two arenas the threads reuse each other's freed
     memory. Elsewhere than glibc (musl, macOS) this does nothing."""
-    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+    chosen = os.environ.get("MALLOC_ARENA_MAX") or "arena_max" in os.environ.get(
+        "GLIBC_TUNABLES", ""
+    )
+    if chosen or not sys.platform.startswith("linux"):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

@@ -122,9 +122,9 @@ class SqlStorage(BaseStorage):
         return row.state if row else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        note_kept(data)
         conversation = self._current(key)
         if conversation is not None:
+            note_kept(data)  # the update's own chat: another chat's data keeps no reply of it
             conversation.data = copy.deepcopy(dict(data))
             return
         await self._upsert(key, data=dict(data))

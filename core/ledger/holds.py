@@ -288,6 +288,8 @@ async def post_hold(
     What is held beyond `minutes` is released in the same transaction. The hold is given
     by id, or as read in this transaction (what a hold is for never changes, and the
     UPDATE that settles it checks that it is still pending), which saves reading it again.
+    A hold no longer pending raises after the posting's row was written: the caller's
+    transaction must roll back (as every error in a unit of work does), never commit.
     """
     checked_key = inputs.key(key)
     amount = None if minutes is None else inputs.minutes(minutes)

@@ -165,7 +165,8 @@ class Settlement:
 
     `statement` is an UPDATE … RETURNING of a table with a `transaction_id` column, which is
     set to the new transaction; when it matches no row (the hold is no longer pending),
-    nothing moves. `unhold` gives the held minutes each account releases.
+    nothing moves. `unhold` gives the held minutes each account releases. The statement is
+    a module's constant: the statements built around it are cached by its identity.
     """
 
     statement: Update

@@ -3,13 +3,15 @@ process: each costs megabytes per worker if lost."""
 
 from __future__ import annotations
 
+import _sqlite3
 import ctypes
-import ctypes.util
 import os
+import platform
 import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -46,15 +48,32 @@ async def test_sqlite_connections_get_a_small_page_cache_and_the_usual_pragmas(t
 
 def _prepared_statements(db: sqlite3.Connection) -> int:
     """How many statements SQLite holds prepared for `db` (sqlite3_next_stmt), reading the
-    `sqlite3 *` CPython keeps right after the object's header."""
-    lib = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
-    lib.sqlite3_next_stmt.restype = ctypes.c_void_p
-    lib.sqlite3_next_stmt.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+    `sqlite3 *` CPython keeps right after the object's header.
+
+    The function is looked up through `_sqlite3` itself, so it is the copy of SQLite the
+    module runs on (a second, uninitialised copy found by name could crash the process), and
+    the handle is checked to be `db`'s before any statement is walked."""
+    lib = ctypes.CDLL(_sqlite3.__file__)
+    try:
+        version, next_stmt, filename = (
+            lib.sqlite3_libversion,
+            lib.sqlite3_next_stmt,
+            lib.sqlite3_db_filename,
+        )
+    except AttributeError:
+        pytest.skip("_sqlite3 does not export SQLite's functions")
+    version.restype = ctypes.c_char_p
+    if version().decode() != sqlite3.sqlite_version:
+        pytest.skip("SQLite found through _sqlite3 is not the one it runs on")
+    next_stmt.restype, next_stmt.argtypes = ctypes.c_void_p, (ctypes.c_void_p, ctypes.c_void_p)
+    filename.restype, filename.argtypes = ctypes.c_char_p, (ctypes.c_void_p, ctypes.c_char_p)
     handle = ctypes.c_void_p.from_address(id(db) + object.__basicsize__).value
-    count, statement = 0, lib.sqlite3_next_stmt(handle, None)
+    main = db.execute("PRAGMA database_list").fetchone()[2]
+    assert filename(handle, b"main").decode() == main, "not the connection's sqlite3 *"
+    count, statement = 0, next_stmt(handle, None)
     while statement:
         count += 1
-        statement = lib.sqlite3_next_stmt(handle, statement)
+        statement = next_stmt(handle, statement)
     return count
 
 
@@ -89,10 +108,12 @@ _ARENAS = textwrap.dedent(
 
 
 def _arenas(mode: str, **env: str) -> tuple[str, int]:
-    environment = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | env
+    chosen = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
+    environment = {k: v for k, v in os.environ.items() if k not in chosen} | env
     out = subprocess.run(
         [sys.executable, "-c", _ARENAS, mode],
         env=environment,
+        cwd=Path(__file__).parents[2],
         capture_output=True,
         text=True,
         check=True,
@@ -101,10 +122,11 @@ def _arenas(mode: str, **env: str) -> tuple[str, int]:
 
 
 @pytest.mark.skipif(
-    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
     reason="glibc's malloc only",
 )
 def test_the_runner_keeps_malloc_to_two_arenas_unless_the_operator_chose() -> None:
     assert _arenas("limit") == ("True", 2)
     assert _arenas("none")[1] > 4  # what the limit prevents: an arena per thread
     assert _arenas("limit", MALLOC_ARENA_MAX="4") == ("False", 4)
+    assert _arenas("limit", GLIBC_TUNABLES="glibc.malloc.arena_max=4") == ("False", 4)
