@@ -614,25 +614,36 @@ async def on_voice(message: Message, turn: Turn) -> None:
 @router.message(AskHelp.describe_long, F.text == labels.KEEP_SHORTENED)
 async def on_keep_shortened(message: Message, turn: Turn) -> None:
     kept = (await turn.data()).get("long_text", "")
-    await turn.update(description=kept, voice_file_id=None, described=True, long_text=None)
+    await turn.update(
+        description=kept, voice_file_id=None, described=True, long_text=None, long_at=None
+    )
     await advance(AskHelp.describe, turn)
 
 
 @router.message(AskHelp.describe_long, F.text == labels.WRITE_AGAIN)
 async def on_write_again(message: Message, turn: Turn) -> None:
-    await turn.update(long_text=None)
+    await turn.update(long_text=None, long_at=None)
     await turn.ask(AskHelp.describe)
+
+
+# Telegram sends a text longer than 4,096 characters as several messages, a second or so
+# apart: those parts belong to the long description the question is about.
+SPLIT_PARTS_SECONDS = 2
 
 
 @router.message(AskHelp.describe, F.text, ~F.text.startswith("/"))
 @router.message(AskHelp.describe_long, F.text, ~F.text.startswith("/"))
 async def on_description(message: Message, turn: Turn) -> None:
+    sent_at = int(message.date.timestamp())
+    long_at = (await turn.data()).get("long_at")
+    if long_at is not None and sent_at - long_at <= SPLIT_PARTS_SECONDS:
+        return  # the rest of the long message: the question about it stands
     kept, cut = asking.description(message.text or "")
     if cut:
-        await turn.update(long_text=kept)
+        await turn.update(long_text=kept, long_at=sent_at)
         await turn.ask(AskHelp.describe_long)
         return
-    await turn.update(description=kept, voice_file_id=None, described=True)
+    await turn.update(description=kept, voice_file_id=None, described=True, long_at=None)
     await advance(AskHelp.describe, turn)
 
 

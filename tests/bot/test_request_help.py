@@ -486,6 +486,32 @@ async def test_a_long_description_is_cut_kindly_after_asking(person, sessions) -
     assert len(order.description) <= 1000 and order.description.startswith("word word")
 
 
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
+async def test_a_description_telegram_split_in_two_is_asked_about_once(
+    person, sessions, lang
+) -> None:
+    """5,000 characters arrive as 4,096 and 904: the second part is not the description."""
+    p = await member(person, sessions, "Ann", lang)
+    await p.tap(t(lang, "🙋 Ask for help"))
+    await p.wait_reply()
+    await p.tap(await category_label(sessions, "other", lang))
+    await p.wait_reply()
+    await p.send("a" * 4096)
+    await p.send("tail " * 180)
+    await p.wait_reply()
+    assert t(lang, "✅ Yes, that is fine") in p.keyboard_labels()
+    await p.tap(t(lang, "✅ Yes, that is fine"))
+    assert (await p.wait_reply())["text"] == t(lang, "When would you like the help?")
+    await p.tap(t(lang, "⚡ As soon as possible"))
+    await p.wait_reply()
+    await p.send("Flat 3")
+    await p.wait_reply()
+    await p.tap_inline(t(lang, "✅ Send"))
+    await p.wait_reply()
+    [order] = await all_orders(sessions)
+    assert order.description == "a" * len(order.description) and "tail" not in order.description
+
+
 async def test_same_as_last_time_asks_only_when(person, sessions) -> None:
     p = await member(person, sessions, "Ann", "en")
     await fill_in(p, sessions, "en", category="smartphone", describe="Video calls")
