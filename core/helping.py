@@ -542,17 +542,24 @@ async def add_thanks(session: AsyncSession, *, order_id: int, member_id: int, te
     return order
 
 
+async def disputable(session: AsyncSession, order_id: int, member_id: int) -> Order:
+    """The order, if this member may say something is wrong with it now (either side,
+    while it is accepted or done); else NotYours or WrongStep. Writes nothing."""
+    order = await _fresh(session, order_id)
+    if member_id not in (order.requester_id, order.beneficiary_id, order.volunteer_id):
+        raise NotYours()
+    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.DONE):
+        raise WrongStep()
+    return order
+
+
 async def dispute(
     session: AsyncSession, *, order_id: int, member_id: int, now: datetime | None = None
 ) -> Order:
     """Either side says something is wrong: the branch coordinators are asked to resolve it.
     Nothing is posted until someone confirms."""
     now = now or utcnow()
-    order = await _fresh(session, order_id)
-    if member_id not in (order.requester_id, order.beneficiary_id, order.volunteer_id):
-        raise NotYours()
-    if order.status not in (OrderStatus.ACCEPTED, OrderStatus.DONE):
-        raise WrongStep()
+    order = await disputable(session, order_id, member_id)
     progress = await nudges.progress_of(session, order.id)
     if progress.disputed_at is None:
         progress.disputed_at = now

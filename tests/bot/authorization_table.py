@@ -165,6 +165,8 @@ ROWS: list[Row] = [
     row("ostep:minutes", lambda w: OrderStep(action="minutes", order_id=w.accepted, value=60).pack(), VOLUNTEER),
     row("ostep:back_yes", lambda w: OrderStep(action="back_yes", order_id=w.accepted).pack(), VOLUNTEER),
     row("ostep:wrong", lambda w: OrderStep(action="wrong", order_id=w.accepted).pack(), RESIDENT | VOLUNTEER),
+    row("ostep:wrong_yes", lambda w: OrderStep(action="wrong_yes", order_id=w.accepted).pack(), RESIDENT | VOLUNTEER),
+    row("ostep:rate", lambda w: OrderStep(action="rate", order_id=w.accepted).pack(), RESIDENT | VOLUNTEER),
     row("ostep:relay", lambda w: OrderStep(action="relay", order_id=w.accepted).pack(), RESIDENT | VOLUNTEER),
     row("ostep:relay (ended)", lambda w: OrderStep(action="relay", order_id=w.ended).pack(), NOBODY),
     # Coordinators

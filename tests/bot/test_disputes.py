@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core import helping
 from core.db import utcnow
-from core.models import Order, OrderStatus
+from core.models import Order, OrderProgress, OrderStatus
 from tests.bot.lang import t
 from tests.bot.test_request_help import coordinator_member, fill_in, member, member_id
 from tests.bot.test_volunteer_journey import d, grant, sweep, until, volunteer
@@ -23,6 +23,12 @@ NAMES = {
 }
 
 
+ASK_FIRST = (
+    "⚠️ Shall I ask a coordinator to look into {category}? They will get in touch with "
+    "you, and nothing is paid until they have."
+)
+
+
 @pytest.fixture(autouse=True)
 def _no_scheduled_sweep(monkeypatch) -> None:
     monkeypatch.setenv("TIMEBANK_SWEEP_SECONDS", "0")
@@ -30,6 +36,39 @@ def _no_scheduled_sweep(monkeypatch) -> None:
 
 async def _disputed(person, sessions, lang: str):
     """Resident (300 min), coordinator, volunteer; an order done in 2 hours, disputed."""
+    resident, coordinator, helper = await _done(person, sessions, lang)
+    await resident.tap_inline(t(lang, "⚠️ Something is wrong"))
+    await until(resident, t(lang, ASK_FIRST).split("}")[-1])
+    await resident.tap_inline(t(lang, "⚠️ Yes, ask a coordinator"))
+    await until(resident, t(lang, "⚠️ I have asked a coordinator to look into it."))
+    return resident, coordinator, helper
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ko", "en"])
+async def test_something_wrong_asks_first_and_back_leads_to_the_stars(
+    person, sessions, lang
+) -> None:
+    """One tap under the stars is easily made: it asks, and Back shows the stars again;
+    nothing reaches a coordinator until Yes."""
+    resident, coordinator, _helper = await _done(person, sessions, lang)
+    await resident.tap_inline(t(lang, "⚠️ Something is wrong"))
+    await until(resident, t(lang, ASK_FIRST).split("}")[-1])
+    async with sessions() as s:
+        progress = await s.get(OrderProgress, (await s.scalar(select(Order.id))))
+    assert progress is not None and progress.disputed_at is None
+    await resident.tap_inline(t(lang, "⬅️ Back"))
+    rate = t(lang, "✔️ {name} says the help with {category} is done: {duration}. How was it?")
+    await until(resident, rate.split("}")[-1])
+    assert t(lang, "⚠️ Something is wrong") in resident.inline_labels()
+    await resident.tap_inline(t(lang, "⚠️ Something is wrong"))
+    await until(resident, t(lang, ASK_FIRST).split("}")[-1])
+    await resident.tap_inline(t(lang, "⚠️ Yes, ask a coordinator"))
+    await until(resident, t(lang, "⚠️ I have asked a coordinator to look into it."))
+    await until(coordinator, NAMES[lang][0])
+
+
+async def _done(person, sessions, lang: str):
+    """Resident (300 min), coordinator, volunteer; an order done in 2 hours, to confirm."""
     resident_name, coordinator_name, helper_name = NAMES[lang]
     coordinator = await coordinator_member(person, sessions, coordinator_name, lang)
     resident = await member(person, sessions, resident_name, lang, branch="luoshan")
@@ -46,8 +85,6 @@ async def _disputed(person, sessions, lang: str):
     await helper.wait_reply()
     await helper.tap_inline(d(lang, 120))
     await until(resident, d(lang, 120))
-    await resident.tap_inline(t(lang, "⚠️ Something is wrong"))
-    await until(resident, t(lang, "⚠️ I have asked a coordinator to look into it."))
     return resident, coordinator, helper
 
 

@@ -20,6 +20,7 @@ from core.db import utcnow
 from core.models import OutboxMessage, OutboxStatus
 from sandbox.persona import Persona
 from tests.bot.lang import t
+from tests.bot.test_disputes import ASK_FIRST
 from tests.bot.test_request_help import (
     category_label,
     coordinator_member,
@@ -205,12 +206,14 @@ async def test_the_journeys_show_every_name_literally(person, sessions, caplog, 
     await done_in(helper, lang, 120)
     await until_all(resident, helper_name, d(lang, 120))
     await resident.tap_inline(t(lang, "⚠️ Something is wrong"))
+    await until_all(resident, t(lang, ASK_FIRST).split("}")[-1])
+    await resident.tap_inline(t(lang, "⚠️ Yes, ask a coordinator"))
     await until_all(coordinator, name, helper_name, d(lang, 120))
     await coordinator.tap_inline(t(lang, "✅ Confirm {duration}").format(duration=d(lang, 120)))
     settled = t(lang, "✅ Settled: {name} is credited {duration} for {category}. Both sides "
                       "have been told.")  # fmt: skip
     await until_all(coordinator, settled.split("{")[0], helper_name, d(lang, 120))
-    paid = t(lang, "✅ A coordinator has settled {category}, {when}: {duration} paid to {name}.")
+    paid = t(lang, "✅ A coordinator has settled {category}: {duration} paid to {name}.")
     await until_all(resident, paid.split("{")[0], helper_name, d(lang, 120))
 
     async with sessions() as s:

@@ -15,7 +15,8 @@ class NudgeAnswer(CallbackData, prefix="ndg"):
 
 class Do(StrEnum):
     """A button on a request: the volunteer's Done (then the minutes, or other), hand back
-    (and yes), the requester's stars or "something is wrong", skipping the thank-you
+    (and yes), the requester's stars or "something is wrong" (and yes, or back to the stars:
+    RATE), skipping the thank-you
     note, and a message to the other side; the volunteer's list of the requests they are
     helping with (MINE, no order) and a request's card shown again (CARD: from the list, a
     reminder, "No, keep it" or Back).
@@ -29,6 +30,8 @@ class Do(StrEnum):
     BACK = "back"
     BACK_YES = "back_yes"
     WRONG = "wrong"
+    WRONG_YES = "wrong_yes"
+    RATE = "rate"
     RELAY = "relay"
     STARS = "stars"
     THANKS_SKIP = "thanks_skip"

@@ -225,9 +225,27 @@ async def on_thanks_skip(
 async def on_something_wrong(
     query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
 ) -> None:
+    await helping.disputable(session, callback_data.order_id, member.id)
+    await query.answer()
+    await show_screen(query, ui.wrong_question(await ui.facts(session, callback_data.order_id)))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.WRONG_YES), Known())
+async def on_something_wrong_yes(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
     await ui.facts(session, callback_data.order_id)
     await helping.dispute(session, order_id=callback_data.order_id, member_id=member.id)
     await close_with(query, _("⚠️ I have asked a coordinator to look into it."))
+
+
+@router.callback_query(OrderStep.filter(F.action == Do.RATE), Known())
+async def on_rate_again(
+    query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
+) -> None:
+    await helping.disputable(session, callback_data.order_id, member.id)
+    await query.answer()
+    await show_screen(query, ui.rate_screen(await ui.facts(session, callback_data.order_id)))
 
 
 @router.callback_query(OrderStep.filter(F.action == Do.RELAY), Known())

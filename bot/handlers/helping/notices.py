@@ -94,13 +94,8 @@ async def reminder(session: AsyncSession, payload: dict, member: Member) -> Noti
 
 async def confirm_ask(session: AsyncSession, payload: dict, member: Member) -> Notice:
     t = await ui.told(session, notices.ConfirmAsk.read(payload))
-    minutes = t.f.order.actual_minutes or t.f.order.estimated_minutes
-    return Send(
-        _("✔️ {name} says the help with {category} is done: {duration}. How was it?").format(
-            name=t.volunteer, category=t.what, duration=duration_text(minutes)
-        ),
-        ui.stars_buttons(t.f.order.id),
-    )
+    screen = ui.rate_screen(t.f)
+    return Send(screen.text, screen.keyboard)
 
 
 async def receipt(session: AsyncSession, payload: dict, member: Member) -> Notice:

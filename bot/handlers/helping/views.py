@@ -39,6 +39,7 @@ HAND_BACK_YES = __("Yes, give it back")
 KEEP_IT = __("No, I will keep it")
 HELPING_WITH = __("📋 Requests I am helping with")
 SOMETHING_WRONG = __("⚠️ Something is wrong")
+WRONG_YES = __("⚠️ Yes, ask a coordinator")
 AS_ESTIMATED = __("As estimated ({duration})")
 OTHER_TIME = __("✏️ Other")
 SKIP_THANKS = __("Skip")
@@ -266,6 +267,30 @@ def minutes_buttons(f: OrderFacts, value: int = 0) -> Keyboard:
     )
     rows[-1].append(_step(str(BACK), Do.CARD, f.order.id, value))  # beside "Other"
     return inline(rows)
+
+
+def rate_screen(f: OrderFacts) -> Screen:
+    """The volunteer says it is done: how was it (stars), or something is wrong."""
+    minutes = f.order.actual_minutes or f.order.estimated_minutes
+    text = _("✔️ {name} says the help with {category} is done: {duration}. How was it?").format(
+        name=escape(f.volunteer.name) if f.volunteer else "",
+        category=escape(category_text(f.category)),
+        duration=duration_text(minutes),
+    )
+    return Screen(text, stars_buttons(f.order.id))
+
+
+def wrong_question(f: OrderFacts) -> Screen:
+    """Asked before a coordinator is called in: one tap under the stars is easily made."""
+    text = _(
+        "⚠️ Shall I ask a coordinator to look into {category}? They will get in touch with "
+        "you, and nothing is paid until they have."
+    ).format(category=escape(category_text(f.category)))
+    buttons = [
+        [_step(str(WRONG_YES), Do.WRONG_YES, f.order.id)],
+        [_step(str(BACK), Do.RATE, f.order.id)],
+    ]
+    return Screen(text, inline(buttons))
 
 
 def stars_buttons(order_id: int, *, wrong: bool = True) -> Keyboard:
