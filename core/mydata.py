@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -185,5 +186,6 @@ def render_text(record: MemberRecord, language: str, gettext: Gettext) -> bytes:
     return "\n".join(out).encode("utf-8")
 
 
-def export_name(at: datetime) -> str:
-    return f"my-data-{at:%Y-%m-%d}.txt"
+def export_name(at: datetime, time_zone: str) -> str:
+    """The file's name, dated in the branch's day as the record inside it is."""
+    return f"my-data-{at.astimezone(ZoneInfo(time_zone)):%Y-%m-%d}.txt"

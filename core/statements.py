@@ -625,5 +625,6 @@ def render_pdf(
     return buffer.getvalue()
 
 
-def export_name(at: datetime, extension: str) -> str:
-    return f"passbook-{at.strftime('%Y-%m-%d')}.{extension}"
+def export_name(at: datetime, time_zone: str, extension: str) -> str:
+    """The file's name, dated as the passbook inside it is: the branch's day, not UTC's."""
+    return f"passbook-{at.astimezone(ZoneInfo(time_zone)):%Y-%m-%d}.{extension}"

@@ -75,3 +75,13 @@ def test_the_pdf_shows_the_years_figures_each_as_itself() -> None:
     # pdftotext spaces the figures as it measures them: compared without spaces.
     assert "".join(earned.split("Earned this year")[1].split()) == "2h"
     assert "".join(spent.split("Spent this year")[1].split()) == "1h"
+
+
+def test_exported_files_are_dated_in_the_branchs_day_not_utcs() -> None:
+    """At 05:00 in Shanghai it is still yesterday in UTC: the file says the day inside it."""
+    from core import mydata, statements
+
+    at = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
+    assert statements.export_name(at, "Asia/Shanghai", "pdf") == "passbook-2026-12-05.pdf"
+    assert statements.export_name(at, "UTC", "csv") == "passbook-2026-12-04.csv"
+    assert mydata.export_name(at, "Asia/Seoul") == "my-data-2026-12-05.txt"

@@ -113,7 +113,7 @@ async def on_my_data(
     await message.answer_document(
         BufferedInputFile(
             mydata.render_text(record, get_i18n().current_locale, _gettext),
-            mydata.export_name(now),
+            mydata.export_name(now, record.time_zone),
         ),
         caption=_("📄 Everything we keep about you, as a file to keep."),
     )

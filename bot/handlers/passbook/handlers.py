@@ -88,7 +88,9 @@ async def on_export(
         data = statements.render_csv(statement, language, views.gettext)
     if isinstance(query.message, Message):
         await query.message.answer_document(
-            BufferedInputFile(data, statements.export_name(now, callback_data.fmt)),
+            BufferedInputFile(
+                data, statements.export_name(now, statement.summary.time_zone, callback_data.fmt)
+            ),
             caption=_("📒 Your passbook, as of today."),
         )
 
