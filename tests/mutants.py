@@ -293,11 +293,13 @@ MUTANTS = (
     Mutant(
         "a-refusal-after-a-write-keeps-the-write",
         "bot/kit/guards.py",
-        "            if await wrote_since(session, mark, conn):\n",
-        "            if False:\n",
+        "        if await wrote_since(session, mark, conn):\n",
+        "        if False:\n",
         (
             "tests/bot/test_lean_update_path.py"
             "::test_a_refusal_undoes_the_handler_s_writes_only_and_still_answers",
+            "tests/bot/test_lean_update_path.py"
+            "::test_a_wizard_step_takes_no_savepoint_unless_refused_after_a_write",
         ),
     ),
 )

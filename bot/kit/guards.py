@@ -53,9 +53,15 @@ SAVEPOINT_FIRST = "timebank_savepoint_first"  # in an update's data: take it bef
 UPDATE_CONNECTION = "timebank_update_connection"  # the unit of work's connection
 
 
-class ErrorBoundary(BaseMiddleware):
-    """A `DomainError` undoes what the handler wrote and goes to the dispatcher's error
-    handlers inside the same unit of work.
+async def answering_refusals(
+    handler: Handler,
+    event_: TelegramObject,
+    data: dict[str, Any],
+    answer: Callable[[DomainError], Awaitable[Any]],
+    answers: Callable[[DomainError], Awaitable[bool]] | None = None,
+) -> Any:
+    """Run the handler; a `DomainError` it raises (that `answers`, by default every one) is
+    answered with `answer` once what the handler wrote is undone.
 
     Most refusals come before any write, and most updates are never refused, so the
     savepoint (two hops through SQLAlchemy's greenlet and its nested transaction's
@@ -64,36 +70,46 @@ class ErrorBoundary(BaseMiddleware):
     `SavepointFirst`, and the update is handled again from the start, its first attempt
     rolled back and its replies dropped, with the savepoint taken before the handler.
     """
+    session: AsyncSession = data["session"]
+    if data.get(SAVEPOINT_FIRST):
+        try:
+            async with session.begin_nested():
+                return await handler(event_, data)
+        except DomainError as error:
+            if answers is not None and not await answers(error):
+                raise
+            return await answer(error)
+    conn = data.get(UPDATE_CONNECTION)
+    mark = await write_mark(session, conn)
+    try:
+        return await handler(event_, data)
+    except DomainError as error:
+        if answers is not None and not await answers(error):
+            raise
+        if await wrote_since(session, mark, conn):
+            raise SavepointFirst from error
+        return await answer(error)
+
+
+class ErrorBoundary(BaseMiddleware):
+    """A `DomainError` undoes what the handler wrote and goes to the dispatcher's error
+    handlers inside the same unit of work (`answering_refusals`)."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
 
     async def __call__(self, handler: Handler, event_: TelegramObject, data: dict[str, Any]) -> Any:
-        session: AsyncSession = data["session"]
-        if data.get(SAVEPOINT_FIRST):
-            try:
-                async with session.begin_nested():
-                    return await handler(event_, data)
-            except DomainError as error:
-                return await self._answer(error, data)
-        conn = data.get(UPDATE_CONNECTION)
-        mark = await write_mark(session, conn)
-        try:
-            return await handler(event_, data)
-        except DomainError as error:
-            if await wrote_since(session, mark, conn):
-                raise SavepointFirst from error
-            return await self._answer(error, data)
+        async def answer(error: DomainError) -> Any:
+            answered = await self.dispatcher.propagate_event(
+                update_type="error",
+                event=ErrorEvent(update=data["event_update"], exception=error),
+                **data,
+            )
+            if answered is UNHANDLED:
+                raise error
+            return answered
 
-    async def _answer(self, error: DomainError, data: dict[str, Any]) -> Any:
-        answered = await self.dispatcher.propagate_event(
-            update_type="error",
-            event=ErrorEvent(update=data["event_update"], exception=error),
-            **data,
-        )
-        if answered is UNHANDLED:
-            raise error
-        return answered
+        return await answering_refusals(handler, event_, data, answer)
 
 
 async def on_domain_error(event: ErrorEvent) -> None:

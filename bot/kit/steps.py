@@ -77,10 +77,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kit import labels
 from bot.kit.formatters import error_text
-from bot.kit.guards import SAVEPOINT_FIRST, UPDATE_CONNECTION, SavepointFirst
+from bot.kit.guards import answering_refusals
 from bot.kit.screens import Screen
 from bot.kit.telegram import markup
-from core.db import write_mark, wrote_since
 from core.errors import DomainError
 from core.models import Member
 
@@ -220,10 +219,8 @@ class TurnMiddleware(BaseMiddleware):
     """Hands a wizard's handlers their `turn`; answers the refusals the wizard takes itself
     (`refused`, `reask_on`), undoing the handler's writes.
 
-    As the app's error boundary (`bot.kit.guards.ErrorBoundary`), it takes no savepoint up
-    front: a refusal before any write (most of them) has nothing to undo and is answered at
-    once. One that came after the handler wrote raises `SavepointFirst`, and the update is
-    handled again from the start with the savepoint taken before the handler.
+    By the app's error boundary's one mechanism (`bot.kit.guards.answering_refusals`): no
+    savepoint up front, a refusal after a write has the update handled again with it.
     """
 
     def __init__(
@@ -242,28 +239,14 @@ class TurnMiddleware(BaseMiddleware):
         data["turn"] = turn
         if self.refused is None and not self.reask_on:
             return await handler(event, data)
-        if data.get(SAVEPOINT_FIRST):
-            try:
-                async with turn.session.begin_nested():
-                    return await handler(event, data)
-            except DomainError as error:
-                if not await self._answers(turn, error):
-                    raise
-                return await self._answer(event, turn, error)
-        conn = data.get(UPDATE_CONNECTION)
-        mark = await write_mark(turn.session, conn)
-        try:
-            return await handler(event, data)
-        except DomainError as error:
-            if not await self._answers(turn, error):
-                raise
-            if await wrote_since(turn.session, mark, conn):
-                raise SavepointFirst from error
-            return await self._answer(event, turn, error)
 
-    async def _answers(self, turn: Turn, error: DomainError) -> bool:
-        """Whether the wizard answers `error` itself (else it goes to the error boundary)."""
-        return self.refused is not None or await self._reasks(turn, error)
+        async def answer(error: DomainError) -> None:
+            await self._answer(event, turn, error)
+
+        async def answers(error: DomainError) -> bool:
+            return self.refused is not None or await self._reasks(turn, error)
+
+        return await answering_refusals(handler, event, data, answer, answers)
 
     async def _reasks(self, turn: Turn, error: DomainError) -> bool:
         return isinstance(error, self.reask_on) and await turn.step() is not None
