@@ -101,8 +101,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("pool_size", 15)
             kwargs.setdefault("max_overflow", 0)
             # The connection returned last is taken first: each connection holds its own
-            # prepared statements (sqlite3 keeps up to 128, ~13 KB each for the ORM's
-            # selects), so taking them in turn had all 15 prepare every statement.
+            # prepared statements (up to SQLITE_CACHED_STATEMENTS, ~13 KB each for the
+            # ORM's selects), so taking them in turn had all 15 prepare every statement.
             kwargs.setdefault("pool_use_lifo", True)
         engine = create_async_engine(url, **kwargs)
 

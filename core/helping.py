@@ -174,8 +174,12 @@ async def _fresh(session: AsyncSession, order_id: int) -> Order:
     return order
 
 
+# An order some volunteer has taken, whatever became of it since.
+_TAKEN_STATUSES = (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED)
+
+
 def _refusal(order: Order, member_id: int) -> DomainError:
-    if order.status in (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED):
+    if order.status in _TAKEN_STATUSES:
         return AlreadyTaken()
     return NoLongerNeeded()
 
@@ -311,14 +315,11 @@ async def decline(
         await session.flush()
     elif nudge.status in (NudgeStatus.ACCEPTED, NudgeStatus.TAKEN, NudgeStatus.CLOSED):
         order = await _fresh(session, nudge.order_id)
-        if order.volunteer_id == member_id and order.status in TAKEN:
+        if order.volunteer_id == member_id and order.status in _TAKEN_STATUSES:
             return Declined(nudge, yours=order)
         if order.status != OrderStatus.OPEN:
             raise _refusal(order, member_id)
     return Declined(nudge)
-
-
-TAKEN = (OrderStatus.ACCEPTED, OrderStatus.DONE, OrderStatus.CONFIRMED)
 
 
 async def helping_with(session: AsyncSession, member_id: int, limit: int = 10) -> list[Order]:

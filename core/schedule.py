@@ -102,17 +102,22 @@ _TIME_WORDS = (("点半", ":30"), ("點半", ":30"), ("시반", ":30"), ("点", 
                ("时", ":"), ("時", ":"), ("시", ":"), ("分", ""), ("분", ""))  # fmt: skip
 
 
+def _halves_of_day(text: str) -> tuple[str, bool, bool]:
+    """The typed time folded and without spaces, and whether it says afternoon, morning."""
+    cleaned = "".join(typed.plain(text).split()).lower()
+    afternoon = any(word in cleaned for word in _AFTERNOON_WORDS)
+    return cleaned, afternoon, any(word in cleaned for word in _MORNING_WORDS)
+
+
 def names_half_of_day(text: str) -> bool:
     """Whether a typed time says morning or afternoon (上午, 오후, pm…)."""
-    cleaned = "".join(typed.plain(text).split()).lower()
-    return any(word in cleaned for word in (*_AFTERNOON_WORDS, *_MORNING_WORDS))
+    _cleaned, afternoon, morning = _halves_of_day(text)
+    return afternoon or morning
 
 
 def parse_time(text: str) -> time:
     """A time typed by a person: '14:30', '9.15', '9' (hours), '0930', '下午3点半', '오후 3시'."""
-    cleaned = "".join(typed.plain(text).split()).lower()
-    afternoon = any(word in cleaned for word in _AFTERNOON_WORDS)
-    morning = any(word in cleaned for word in _MORNING_WORDS)
+    cleaned, afternoon, morning = _halves_of_day(text)
     for word in (*_AFTERNOON_WORDS, *_MORNING_WORDS):
         cleaned = cleaned.replace(word, "")
     for word, replacement in _TIME_WORDS:

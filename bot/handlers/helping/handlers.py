@@ -5,6 +5,7 @@ volunteer profile and the coordinator's list of volunteers to verify."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from html import escape
 
 from aiogram import F, Router
@@ -19,6 +20,7 @@ from bot.handlers.helping import views as ui
 from bot.handlers.helping.callbacks import Do, NudgeAnswer, OrderStep
 from bot.kit.edit import close_with, show_in_place, show_screen
 from bot.kit.guards import Known
+from bot.kit.screens import Screen
 from core import helping
 from core.models import Member, OrderStatus
 
@@ -221,13 +223,24 @@ async def on_thanks_skip(
         await query.message.edit_reply_markup(reply_markup=None)
 
 
+async def _show_to_either_side(
+    query: CallbackQuery,
+    session: AsyncSession,
+    order_id: int,
+    member: Member,
+    screen: Callable[[ui.OrderFacts], Screen],
+) -> None:
+    """A screen about an order that either side may still say something is wrong with."""
+    await helping.disputable(session, order_id, member.id)
+    await query.answer()
+    await show_screen(query, screen(await ui.facts(session, order_id)))
+
+
 @router.callback_query(OrderStep.filter(F.action == Do.WRONG), Known())
 async def on_something_wrong(
     query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
 ) -> None:
-    await helping.disputable(session, callback_data.order_id, member.id)
-    await query.answer()
-    await show_screen(query, ui.wrong_question(await ui.facts(session, callback_data.order_id)))
+    await _show_to_either_side(query, session, callback_data.order_id, member, ui.wrong_question)
 
 
 @router.callback_query(OrderStep.filter(F.action == Do.WRONG_YES), Known())
@@ -243,9 +256,7 @@ async def on_something_wrong_yes(
 async def on_rate_again(
     query: CallbackQuery, callback_data: OrderStep, session: AsyncSession, member: Member
 ) -> None:
-    await helping.disputable(session, callback_data.order_id, member.id)
-    await query.answer()
-    await show_screen(query, ui.rate_screen(await ui.facts(session, callback_data.order_id)))
+    await _show_to_either_side(query, session, callback_data.order_id, member, ui.rate_screen)
 
 
 @router.callback_query(OrderStep.filter(F.action == Do.RELAY), Known())

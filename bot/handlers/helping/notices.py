@@ -18,6 +18,7 @@ from bot.kit.formatters import (
     error_text,
 )
 from bot.kit.screens import Edit, Notice, Renderer, Send, inline
+from bot.kit.times import when_line
 from core import helping, notices, outbox
 from core.models import Member, Nudge, OutboxMessage
 from core.notices import Kind
@@ -81,7 +82,7 @@ async def reminder(session: AsyncSession, payload: dict, member: Member) -> Noti
     notice = notices.Reminder.read(payload)
     t = await ui.told(session, notice)
     first = _("⏰ In about an hour:") if notice.soon else _("⏰ Coming up:")
-    lines = [first, f"<b>{t.what}</b>", "🕒 " + t.when]
+    lines = [first, f"<b>{t.what}</b>", when_line(t.when)]
     if member.id == t.f.order.volunteer_id:
         lines.append(ui.place_words(t.f))
         lines.append("👤 " + escape(t.f.beneficiary.name))

@@ -175,12 +175,16 @@ def volunteer_buttons(f: OrderFacts, value: int = 0) -> Keyboard:
         _step(str(HAND_BACK), Do.BACK, order_id, value),
     ]
     if value == FROM_LIST:
-        buttons.append((str(BACK), OrderStep(action=Do.MINE, order_id=0).pack()))
+        buttons.append((str(BACK), _helping_with()))
     return one_per_row(buttons)
 
 
+def _helping_with() -> str:
+    return OrderStep(action=Do.MINE, order_id=0).pack()
+
+
 def helping_with_button() -> tuple[str, str]:
-    return str(HELPING_WITH), OrderStep(action=Do.MINE, order_id=0).pack()
+    return str(HELPING_WITH), _helping_with()
 
 
 def helping_with_screen(found: list[OrderFacts]) -> Screen:
@@ -199,7 +203,7 @@ def helping_with_screen(found: list[OrderFacts]) -> Screen:
         lines += [
             "",
             f"<b>{number}. {escape(what)}</b>",
-            "🕒 " + when_of(f.order, f.branch),
+            when_line(when_of(f.order, f.branch)),
             "👤 " + escape(f.beneficiary.name),
         ]
         buttons.append(_step(f"{number}. {what}", Do.CARD, f.order.id, FROM_LIST))
