@@ -119,6 +119,8 @@ def span_text(start: datetime, end: datetime, time_zone: str, now: datetime | No
             day=day, start=clock(first.time()), end=clock(last.time())
         )
     return f"{moment_text(start, time_zone, now)} – {moment_text(end, time_zone, now)}"
+
+
 def days_text(first: date, last: date) -> str:
     """A span of days, "3–9 March", in the reader's language."""
     return format_interval(first, last, "MMMd", locale=_language())
